@@ -1,0 +1,345 @@
+"""The footprint command line: parse, call the library once, print. The only module that prints or exits.
+
+Library imports happen inside commands so that `footprint --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from footprint.errors import FootprintError
+from footprint.records import Deployment, Purpose, Status
+
+app = typer.Typer(
+    name="footprint",
+    help="Environmental footprint of AI use cases: measure, estimate, report. Offline; per use case, never per person.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+usecase_app = typer.Typer(help="The register of AI use cases.", no_args_is_help=True)
+benefit_app = typer.Typer(help="Benefits each use case claims per quarter.", no_args_is_help=True)
+app.add_typer(usecase_app, name="usecase")
+app.add_typer(benefit_app, name="benefit")
+
+
+class _Context:
+    db: Optional[Path] = None
+
+
+state = _Context()
+
+
+@app.callback()
+def _global_options(
+    db: Annotated[
+        Optional[Path],
+        typer.Option("--db", help="Database file (default: $FOOTPRINT_DB, else the user data directory).", metavar="PATH"),
+    ] = None,
+) -> None:
+    state.db = db
+
+
+# --- output helpers --------------------------------------------------------------------------
+
+
+def _json_default(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=_json_default, indent=2) + "\n")
+
+
+def print_table(rows: list[dict], columns: list[str]) -> None:
+    """A plain aligned text table (no colour, no dependency): easy to read and to grep."""
+    if not rows:
+        typer.echo("(none)")
+        return
+    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    typer.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
+    for row in cells:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def notice(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def open_db():
+    from footprint.store import open_store
+
+    return open_store(state.db)
+
+
+def _parse_date_option(value: Optional[str], field: str) -> Optional[date]:
+    if value is None:
+        return None
+    from footprint.periods import parse_date
+
+    return parse_date(value, field)
+
+
+def _split_tags(values: Optional[list[str]]) -> Optional[tuple[str, ...]]:
+    if values is None:
+        return None
+    return tuple(t for v in values for t in v.split(","))
+
+
+# --- usecase ---------------------------------------------------------------------------------
+
+NameOpt = Annotated[Optional[str], typer.Option("--name", help="Human-readable name.")]
+TeamOpt = Annotated[Optional[str], typer.Option("--team", help="Organisational unit that owns it (never a person).")]
+StatusOpt = Annotated[Optional[Status], typer.Option("--status", help="Lifecycle status.")]
+DeploymentOpt = Annotated[Optional[Deployment], typer.Option("--deployment", help="Where the model runs.")]
+PurposeOpt = Annotated[Optional[Purpose], typer.Option("--purpose", help="Purpose category.")]
+ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="Model provider (e.g. mistralai, openai, self-hosted).")]
+ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model name (e.g. mistral-large-latest).")]
+CountryOpt = Annotated[Optional[str], typer.Option("--country", help="ISO 3166 alpha-3 country of the electricity used.")]
+DescriptionOpt = Annotated[Optional[str], typer.Option("--description", help="What the use case does.")]
+RegionOpt = Annotated[Optional[str], typer.Option("--region", help="Region or data centre.")]
+HardwareOpt = Annotated[Optional[str], typer.Option("--hardware", help="Hardware profile, e.g. 'H100-SXM x8'.")]
+StartedOpt = Annotated[Optional[str], typer.Option("--started", help="Start date YYYY-MM-DD.")]
+TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", help="Tag (repeat, or comma-separated).")]
+PueOpt = Annotated[Optional[float], typer.Option("--pue", help="Power usage effectiveness of its site (overrides the default).")]
+MarketOpt = Annotated[
+    Optional[float], typer.Option("--market-factor", help="Contractual (market-based) gCO2e/kWh, if the site buys one.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+USECASE_COLUMNS = ["slug", "name", "team", "status", "deployment", "provider", "model", "country"]
+
+
+@usecase_app.command("add")
+def usecase_add(
+    slug: Annotated[str, typer.Argument(help="Unique identifier: a-z, 0-9 and '-'.")],
+    name: NameOpt = None,
+    team: TeamOpt = None,
+    status: StatusOpt = None,
+    deployment: DeploymentOpt = None,
+    purpose: PurposeOpt = Purpose.other,
+    provider: ProviderOpt = None,
+    model: ModelOpt = None,
+    country: CountryOpt = None,
+    description: DescriptionOpt = None,
+    region: RegionOpt = None,
+    hardware: HardwareOpt = None,
+    started: StartedOpt = None,
+    tag: TagOpt = None,
+    pue: PueOpt = None,
+    market_factor: MarketOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register an AI use case."""
+    from footprint import register
+    from footprint.records import UseCase
+
+    missing = [opt for opt, v in (("--name", name), ("--team", team), ("--status", status), ("--deployment", deployment)) if v is None]
+    if missing:
+        raise typer.BadParameter(f"missing {', '.join(missing)}")
+    use_case = UseCase(
+        slug=slug, name=name, team=team, status=status.value, deployment=deployment.value, purpose=purpose.value,
+        description=description, provider=provider, model=model, country=country, region=region, hardware=hardware,
+        started=_parse_date_option(started, "--started date"), tags=_split_tags(tag) or (),
+        pue=pue, market_gco2e_per_kwh=market_factor,
+    )
+    with open_db() as store:
+        created = register.add_use_case(store, use_case)
+    if as_json:
+        print_json(created.to_json())
+    else:
+        typer.echo(f"added use case {created.slug}")
+
+
+@usecase_app.command("list")
+def usecase_list(
+    status: StatusOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List registered use cases."""
+    from footprint import register
+
+    with open_db() as store:
+        use_cases = register.list_use_cases(store, status.value if status else None)
+    rows = [u.to_json() for u in use_cases]
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, USECASE_COLUMNS)
+
+
+@usecase_app.command("show")
+def usecase_show(slug: str, as_json: JsonOpt = False) -> None:
+    """Show one use case and its claimed benefits."""
+    from footprint import register
+
+    with open_db() as store:
+        use_case = register.get_use_case(store, slug)
+        benefits = register.list_benefits(store, slug)
+    data = use_case.to_json()
+    data["benefits"] = [b.to_json() for b in benefits]
+    if as_json:
+        print_json(data)
+        return
+    for key, value in data.items():
+        if key == "benefits":
+            continue
+        if isinstance(value, list):
+            value = ", ".join(value)
+        typer.echo(f"{key:22} {'' if value is None else value}")
+    for b in benefits:
+        typer.echo(f"benefit {b.period}: {b.value:g} {b.unit}" + (f" ({b.evidence})" if b.evidence else ""))
+
+
+@usecase_app.command("edit")
+def usecase_edit(
+    slug: str,
+    name: NameOpt = None,
+    team: TeamOpt = None,
+    status: StatusOpt = None,
+    deployment: DeploymentOpt = None,
+    purpose: PurposeOpt = None,
+    provider: ProviderOpt = None,
+    model: ModelOpt = None,
+    country: CountryOpt = None,
+    description: DescriptionOpt = None,
+    region: RegionOpt = None,
+    hardware: HardwareOpt = None,
+    started: StartedOpt = None,
+    tag: TagOpt = None,
+    pue: PueOpt = None,
+    market_factor: MarketOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change fields of a use case (only the options given)."""
+    from footprint import register
+
+    given = {
+        "name": name, "team": team, "status": status.value if status else None,
+        "deployment": deployment.value if deployment else None, "purpose": purpose.value if purpose else None,
+        "provider": provider, "model": model, "country": country, "description": description, "region": region,
+        "hardware": hardware, "started": _parse_date_option(started, "--started date"), "tags": _split_tags(tag),
+        "pue": pue, "market_gco2e_per_kwh": market_factor,
+    }
+    changes = {k: v for k, v in given.items() if v is not None}
+    with open_db() as store:
+        updated = register.edit_use_case(store, slug, changes)
+    if as_json:
+        print_json(updated.to_json())
+    else:
+        typer.echo(f"updated use case {slug}: {', '.join(sorted(changes))}")
+
+
+@usecase_app.command("retire")
+def usecase_retire(
+    slug: str,
+    on: Annotated[Optional[str], typer.Option("--date", help="Retirement date YYYY-MM-DD (default: today).")] = None,
+) -> None:
+    """Mark a use case retired (it stays in the register and in reports)."""
+    from footprint import register
+
+    with open_db() as store:
+        retired = register.retire_use_case(store, slug, _parse_date_option(on, "--date"))
+    typer.echo(f"retired use case {slug} on {retired.retired}")
+
+
+# --- benefit ---------------------------------------------------------------------------------
+
+
+@benefit_app.command("set")
+def benefit_set(
+    slug: str,
+    period: Annotated[str, typer.Option("--period", help="Quarter, YYYY-Qn.")],
+    value: Annotated[float, typer.Option("--value", help="Amount of benefit claimed for the quarter.")],
+    unit: Annotated[str, typer.Option("--unit", help="Unit of the benefit, e.g. 'hours saved'.")],
+    evidence: Annotated[Optional[str], typer.Option("--evidence", help="Where the claim comes from.")] = None,
+) -> None:
+    """Set the benefit a use case claims for a quarter (a previous value is kept in the history)."""
+    from footprint import register
+
+    with open_db() as store:
+        benefit = register.set_benefit(store, slug, period, value, unit, evidence)
+    typer.echo(f"benefit of {slug} for {benefit.period}: {benefit.value:g} {benefit.unit}")
+
+
+@benefit_app.command("list")
+def benefit_list(
+    slug: Annotated[Optional[str], typer.Argument(help="Only this use case.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List claimed benefits."""
+    from footprint import register
+
+    with open_db() as store:
+        rows = [b.to_json() for b in register.list_benefits(store, slug)]
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, ["use_case", "period", "value", "unit", "evidence"])
+
+
+# --- collectors (issue 4) --------------------------------------------------------------------
+
+
+
+# --- end collectors --------------------------------------------------------------------------
+
+
+# --- estimators (issue 5) --------------------------------------------------------------------
+
+
+
+# --- end estimators --------------------------------------------------------------------------
+
+
+# --- ingest (issue 6) ------------------------------------------------------------------------
+
+
+
+# --- end ingest ------------------------------------------------------------------------------
+
+
+# --- report (issue 7) ------------------------------------------------------------------------
+
+
+
+# --- end report ------------------------------------------------------------------------------
+
+
+# --- clusters (issue 8) ----------------------------------------------------------------------
+
+
+
+# --- end clusters ----------------------------------------------------------------------------
+
+
+def main() -> None:
+    """Console entry point: the one place where library errors become messages and exit codes."""
+    try:
+        app()
+    except FootprintError as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        typer.echo(f"error: {message}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
