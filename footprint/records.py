@@ -81,3 +81,76 @@ class Benefit:
             "evidence": self.evidence,
             "set_at": self.set_at.isoformat(timespec="seconds"),
         }
+
+
+@dataclass(frozen=True)
+class Range:
+    """A figure with its range: `low <= value <= high` (an 80% interval for estimates)."""
+
+    value: float
+    low: float
+    high: float
+
+    @classmethod
+    def exact(cls, value: float) -> "Range":
+        return cls(value, value, value)
+
+    def scaled(self, factor: float) -> "Range":
+        values = sorted((self.low * factor, self.high * factor))
+        return Range(self.value * factor, values[0], values[1])
+
+    def __add__(self, other: "Range") -> "Range":
+        return Range(self.value + other.value, self.low + other.low, self.high + other.high)
+
+    def to_json(self) -> dict:
+        return {"value": self.value, "low": self.low, "high": self.high}
+
+
+# Method strings say how a figure was obtained: "<kind>:<how>", kind one of
+# measured | modelled | estimated (reports derive the measured share from the kind).
+METHOD_KINDS = ("measured", "modelled", "estimated")
+
+
+def method_kind(method: str | None) -> str | None:
+    return method.split(":", 1)[0] if method else None
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    """Tokens served in one interval for one use case and model (a shared server's split key)."""
+
+    use_case: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    requests: int
+
+
+@dataclass(frozen=True)
+class IntervalRecord:
+    """One measured interval of one host. Energies in joules; None = not measured.
+
+    `record_id` is unique and stable (the spool and re-collection rely on it for exactly-once).
+    `shared`: the host serves several use cases and its energy is split by `tokens`;
+    otherwise all energy goes to `use_case` (None = unallocated, e.g. an unmapped cluster pod).
+    """
+
+    record_id: str
+    use_case: str | None
+    host: str
+    start: datetime  # naive UTC
+    end: datetime  # naive UTC
+    source: str  # run | monitor | track | codecarbon-csv | prometheus | demo ...
+    gpu_j: float | None = None
+    cpu_j: float | None = None
+    ram_j: float | None = None
+    gpu_method: str | None = None
+    cpu_method: str | None = None
+    ram_method: str | None = None
+    gpu_devices: str | None = None  # comma-separated GPU UUIDs
+    gpu_low_confidence: bool = False
+    shared: bool = False
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    requests: int | None = None
+    tokens: tuple[TokenCount, ...] = ()
