@@ -379,9 +379,12 @@ def estimate_command(
     if input_file is not None:
         if not as_json:
             raise typer.BadParameter("--input needs --json (it prints a JSON array)", param_hint="--input")
-        from estimators.batch_csv import estimate_file, to_json_text
+        from estimators.batch_csv import estimate_file, to_json_bytes
 
-        sys.stdout.write(to_json_text(estimate_file(input_file)))
+        data = to_json_bytes(estimate_file(input_file))
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
         return
     if task is _Task.text_to_image:
         if images is None:

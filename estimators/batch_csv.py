@@ -8,10 +8,12 @@ A bad value stops everything with one line naming the file, line and field.
 from __future__ import annotations
 
 import csv
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
 
+from estimators.fastjson import rows_to_json
 from estimators.llm import RowValueError, estimate_llm_batch
 from footprint.errors import InputFileError
 
@@ -42,31 +44,38 @@ def read_columns(path: Path) -> tuple[dict[str, np.ndarray], int]:
         wanted = [c for c in REQUIRED + OPTIONAL if c in header]
         index = [header.index(c) for c in wanted]
         width = len(header)
-        raw: list[list[str]] = []
         try:
-            for row in reader:
-                if len(row) != width:
-                    if not row:
-                        raise InputFileError(f"{path}, line {reader.line_num}: empty line")
-                    raise InputFileError(f"{path}, line {reader.line_num}: {len(row)} fields, the header has {width}")
-                raw.append(row)
+            raw = list(reader)
         except csv.Error as exc:
             raise InputFileError(f"{path}, line {reader.line_num}: {exc}") from None
+    if {len(row) for row in raw} - {width}:
+        i = next(i for i, row in enumerate(raw) if len(row) != width)
+        # csv.reader yields one list per record; line numbers match for files without quoted newlines
+        what = "empty line" if not raw[i] else f"{len(raw[i])} fields, the header has {width}"
+        raise InputFileError(f"{path}, line {i + 2}: {what}")
     if not raw:
         raise InputFileError(f"{path}: no rows")
     columns: dict[str, np.ndarray] = {}
     for name, i in zip(wanted, index):
-        values = np.array([r[i] for r in raw], dtype=object)
-        stripped = np.char.strip(values.astype(str))
+        cells = list(map(itemgetter(i), raw))
         if name in NUMERIC:
-            columns[name] = _to_float(stripped, path, name)
+            try:  # fast path: every cell a number
+                columns[name] = np.array(cells, dtype=float)
+                if np.isfinite(columns[name]).all():
+                    continue
+            except ValueError:
+                pass
+            columns[name] = _to_float(np.array(cells, dtype=str), path, name)
         else:
-            columns[name] = np.where(stripped == "", None, stripped).astype(object)
+            columns[name] = np.array(cells, dtype=str)  # blank strings take the defaults
     return columns, len(raw)
 
 
 def _to_float(values: np.ndarray, path: Path, field: str) -> np.ndarray:
     blank = values == ""
+    if not blank.all() and (np.strings.str_len(values) != np.strings.str_len(np.strings.strip(values))).any():
+        values = np.strings.strip(values)
+        blank = values == ""
     out = np.full(values.size, np.nan)
     try:
         out[~blank] = values[~blank].astype(float)
@@ -92,22 +101,20 @@ def estimate_file(path: Path) -> dict[str, np.ndarray]:
         raise InputFileError(f"{path}, line {exc.row + 2}, field {exc.field}: {exc.detail}") from None
 
 
-def to_json_text(result: dict[str, np.ndarray]) -> str:
+def to_json_bytes(result: dict[str, np.ndarray]):
     """The JSON array, one object per row: energy_wh.{gpu,host,facility,total}, gco2e, water_ml,
-    embodied_gco2e (each {value, low, high}) and the GPU J per output token used."""
-    names = []
-    for figure in FIGURES:
-        names.extend([figure, figure + "_low", figure + "_high"])
-    names.append("gpu_j_per_output_token")
-    matrix = np.column_stack([result[n] for n in names])
-    if not np.isfinite(matrix).all():
-        raise InputFileError("estimate produced a non-finite number")
-    rng = '{{"value": %.7g, "low": %.7g, "high": %.7g}}'
+    embodied_gco2e (each {value, low, high}) and the GPU J per output token used; numbers
+    have 6 significant digits. Returns a bytes-like object."""
+    rng = '{"value": {}, "low": {}, "high": {}}'
     template = (
-        '{{"energy_wh": {{"gpu": ' + rng + ', "host": ' + rng + ', "facility": ' + rng + ', "total": ' + rng + "}}, "
-        '"gco2e": ' + rng + ', "water_ml": ' + rng + ', "embodied_gco2e": ' + rng + ', "gpu_j_per_output_token": %.7g}}'
+        '{"energy_wh": {"gpu": ' + rng + ', "host": ' + rng + ', "facility": ' + rng + ', "total": ' + rng + "}, "
+        '"gco2e": ' + rng + ', "water_ml": ' + rng + ', "embodied_gco2e": ' + rng + ', "gpu_j_per_output_token": {}}'
     )
-    template = template.replace("{{", "{").replace("}}", "}")
-    parts = [template % tuple(row) for row in matrix.tolist()]
-    return "[\n" + ",\n".join(parts) + "\n]\n"
-
+    columns = []
+    for figure in FIGURES:
+        columns.extend(result[figure + suffix] for suffix in ("", "_low", "_high"))
+    columns.append(result["gpu_j_per_output_token"])
+    try:
+        return rows_to_json(template, columns)
+    except ValueError as exc:
+        raise InputFileError(f"cannot write the estimates: {exc}") from None

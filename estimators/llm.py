@@ -55,28 +55,46 @@ def _per_token(params, active, bytes_, batch, gpus, gpu_keys):
     return np.exp(physics.log_energy_per_token(theta, F)), np.exp(physics.prefill_log_energy_per_token(theta, F)), specs
 
 
-def _column(columns: Mapping[str, Any], names: Sequence[str], n: int, dtype=float):
+def _column(columns: Mapping[str, Any], names: Sequence[str], n: int, dtype=float) -> np.ndarray:
+    """Column `names[0]` (or an alias) as a float array (None -> NaN) or a unicode array ('' blank);
+    scalars broadcast; an absent column is all blank."""
     for name in names:
         if name in columns and columns[name] is not None:
-            values = np.asarray(columns[name], dtype=object if dtype is str else float)
-            if values.shape == ():
-                values = np.full(n, values.item(), dtype=values.dtype)
+            raw = columns[name]
+            if dtype is str:
+                values = _as_text(np.atleast_1d(np.asarray(raw, dtype=object) if not isinstance(raw, np.ndarray) else raw))
+            else:
+                arr = np.asarray(raw)
+                if arr.dtype == object:
+                    arr = np.array([np.nan if v is None else v for v in np.atleast_1d(arr).tolist()], dtype=float)
+                values = np.atleast_1d(arr.astype(float))
+            if values.size == 1 and n != 1:
+                values = np.full(n, values[0], dtype=values.dtype)
+            if values.size != n:
+                raise ValidationError(f"column {name} has {values.size} values, expected {n}")
             return values
-    return np.full(n, None if dtype is str else np.nan, dtype=object if dtype is str else float)
+    return np.full(n, "", dtype=str) if dtype is str else np.full(n, np.nan)
 
 
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and not value.strip())
+def _as_text(values) -> np.ndarray:
+    """A text column as a numpy unicode array, blanks (None, NaN, '') as ''."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "U":
+        return arr
+    if arr.dtype.kind == "f":
+        return np.where(np.isnan(arr), "", arr.astype(str))
+    return np.array(["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in arr.tolist()], dtype=str)
 
 
-def _map_unique(values: np.ndarray, fn, field: str, default):
+def _map_unique(values, fn, field: str, default):
     """Apply `fn` once per distinct value (blank -> default); errors name the first bad row."""
-    keys = np.array(["" if _blank(v) else str(v) for v in values], dtype=object)
+    keys = _as_text(values)
     uniq, inverse = np.unique(keys, return_inverse=True)
     mapped = []
-    for key in uniq:
+    for key in uniq.tolist():
+        text = key.strip()
         try:
-            mapped.append(default if key == "" else fn(key))
+            mapped.append(default if text == "" else fn(text))
         except (ValidationError, NotFoundError) as exc:
             row = int(np.argmax(keys == key))
             raise RowValueError(row, field, str(exc)) from None
