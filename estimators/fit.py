@@ -96,6 +96,25 @@ def cv_metrics(residual, groups) -> dict:
     }
 
 
+def baseline_residuals(cols) -> np.ndarray:
+    """The plain log-linear reference the issue quotes: log J/token on log active params, log batch,
+    log GPU count and GPU type, least squares, leave-one-model-out."""
+    gpus_seen = sorted(set(cols["gpu"].tolist()))
+
+    def design(sel):
+        return np.column_stack(
+            [np.ones(int(sel.sum())), np.log(cols["active"][sel]), np.log(cols["batch"][sel]), np.log(cols["gpus"][sel])]
+            + [(cols["gpu"][sel] == g).astype(float) for g in gpus_seen[1:]]
+        )
+
+    residual = np.empty(cols["energy_j"].size)
+    for model in sorted(set(cols["model"].tolist())):
+        test = cols["model"] == model
+        w, *_ = np.linalg.lstsq(design(~test), np.log(cols["energy_j"][~test]), rcond=None)
+        residual[test] = np.log(cols["energy_j"][test]) - design(test) @ w
+    return residual
+
+
 def llm_outputs(cols) -> tuple[dict, dict]:
     theta = fit_llm(cols)
     residual = leave_one_model_out(cols)
@@ -122,6 +141,7 @@ def llm_outputs(cols) -> tuple[dict, dict]:
         "mean_power_share_of_tdp": _num(power_share),
         "rows": int(cols["energy_j"].size),
     }
+    metrics["baseline_log_linear"] = cv_metrics(baseline_residuals(cols), cols["model"])
     metrics_doc = {
         "target": "GPU J per output token",
         "validation": "leave-one-model-out over the `model` column; interval coverage uses, for each model, "
@@ -242,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         f"llm leave-one-model-out: median APE {metrics['median_ape']:.1%}, p90 {metrics['p90_ape']:.1%}, "
         f"80% interval coverage {metrics['interval_coverage']:.1%} ({metrics['rows']} rows, {metrics['models']} models)"
     )
+    base = json.loads(outputs["llm_cv_metrics.json"])["metrics"]["baseline_log_linear"]
+    print(f"  (plain log-linear baseline, same folds: median {base['median_ape']:.1%}, p90 {base['p90_ape']:.1%})")
     print(
         f"image leave-one-model-out: median APE {image['median_ape']:.1%}, p90 {image['p90_ape']:.1%}, "
         f"coverage {image['interval_coverage']:.1%} ({image['rows']} rows, {image['models']} models)"

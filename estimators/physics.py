@@ -2,17 +2,19 @@
 
 Decoding one step of a batch of B sequences on N GPUs reads the weights once, so per output token:
 
-    E = TDP x [ c_w * bytes_read / (BW * B)          weights read once per step, shared by the batch
-              + c_c * A / FLOPS                       2A FLOPs per token (compute, batch-independent)
-              + c_o * N^g / B                         fixed per-step overhead of N GPUs (launch, sync)
-              + c_kv * A^k / BW ]                     KV-cache traffic per token (grows with model width)
-        x exp(b_moe*MoE + b_fp8*fp8 + b_fp4*fp4 + b_gpu[generation])
+    E = TDP x [ c_w * bytes_read / (BW * B)              weights read once per step, shared by the batch
+              + m x ( c_c * A / FLOPS                     2A FLOPs per token (compute, batch-independent)
+                    + c_o * N^g / B                       fixed per-step overhead of N GPUs (launch, sync)
+                    + c_kv * A^k / BW ) ]                 KV-cache traffic per token (grows with model width)
+        x exp(b_fp8*fp8 + b_fp4*fp4 + b_gpu[generation]),   m = exp(b_moe * MoE)
 
 bytes_read = bytes per weight x total params x (1 - (1 - A/P)^B): a dense model (A = P) reads all
 its weights; a mixture-of-experts model reads only the experts its B tokens route to, which tends
 to all of them as B grows. TDP, BW (bandwidth) and FLOPS come from the GPU's datasheet, so a
-generation never measured is placed by its specifications. The multiplicative corrections absorb
-what the datasheet ratios miss (MoE routing overhead, low-precision kernels, older GPUs).
+generation never measured is placed by its specifications. The corrections absorb what the
+datasheet ratios miss: m is the mixture-of-experts routing and all-to-all overhead on everything
+but the weight reads (which bytes_read already models), the others low-precision kernels and
+older GPUs.
 
 Everything is numpy-vectorised: one call evaluates 100,000 configurations.
 """
@@ -65,15 +67,11 @@ def log_energy_per_token(theta, F: dict) -> np.ndarray:
     """Natural log of GPU joules per output token."""
     t = np.asarray(theta, dtype=float)
     c_w, c_c, c_o, c_kv = np.exp(t[:4])
-    per_token = (
-        c_w * F["bytes"] / (F["bw"] * F["B"])
-        + c_c * F["A"] / F["flops"]
-        + c_o * F["N"] ** t[5] / F["B"]
-        + c_kv * F["A"] ** t[4] / F["bw"]
+    per_token = c_w * F["bytes"] / (F["bw"] * F["B"]) + np.exp(t[6] * F["moe"]) * (
+        c_c * F["A"] / F["flops"] + c_o * F["N"] ** t[5] / F["B"] + c_kv * F["A"] ** t[4] / F["bw"]
     )
     return (
         np.log(F["tdp"] * per_token)
-        + t[6] * F["moe"]
         + t[7] * F["fp8"]
         + t[8] * F["fp4"]
         + t[9] * F["gpu_A40"]
