@@ -1,4 +1,5 @@
-"""Model names -> parameter counts, from the shipped register (data/llm_models.csv)."""
+"""Model names -> parameter counts, from the shipped register (data/llm_models.csv), then the
+open models of the benchmark the estimator is fitted on (data/mlenergy_llm_train.csv)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import functools
 from dataclasses import dataclass
 
 from footprint.errors import NotFoundError
-from footprint.factors import model_register
+from footprint.factors import model_register, read_data_csv
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,22 @@ def _index() -> dict[str, ModelParams]:
         # Hugging Face ids are also known by their short name ('Llama-3.1-8B-Instruct').
         if "/" in row["model"]:
             out.setdefault(row["model"].split("/", 1)[1].lower(), entry)
+    # Open models measured by the benchmark the estimator is fitted on, when the register lacks them.
+    for row in read_data_csv("mlenergy_llm_train.csv"):
+        name = row["model"]
+        if name.lower() in out:
+            continue
+        total, active = float(row["params_total_b"]), float(row["params_active_b"])
+        entry = ModelParams(
+            name=name,
+            provider=name.split("/", 1)[0],
+            arch="moe" if total > active * 1.05 else "dense",
+            params_b=(total, total),
+            active_params_b=(active, active),
+            source="ML.ENERGY benchmark (data/mlenergy_llm_train.csv params_total_b, params_active_b)",
+        )
+        out[name.lower()] = entry
+        out.setdefault(name.split("/", 1)[-1].lower(), entry)
     return out
 
 

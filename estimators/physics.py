@@ -126,6 +126,6 @@ def levenberg_marquardt(fun, theta0, y, *, iterations: int = 200) -> np.ndarray:
             damping *= 4.0
             if damping > 1e8:
                 return theta
-        if gain < 1e-10:
+        if gain < 1e-9 * max(cost, 1e-12):  # relative: converged
             break
     return theta
