@@ -350,7 +350,8 @@ def _print_estimate(result) -> None:
         typer.echo(f"  {key:<16} {r['value']:.4g} {unit}  ({r['low']:.3g} - {r['high']:.3g})")
     typer.echo("  ranges: 80% prediction intervals")
     if inputs.get("assumed"):
-        assumed = ", ".join(f"{k}={inputs.get(k)}" for k in inputs["assumed"])
+        shown = {**inputs, "country": inputs.get("country") or "none (world average grid)"}
+        assumed = ", ".join(f"{k}={shown.get(k)}" for k in inputs["assumed"])
         typer.echo(f"  assumed: {assumed}")
     typer.echo("  sources: " + "; ".join(s.get("what", "") for s in data["sources"]))
 
