@@ -8,6 +8,8 @@ A bad value stops everything with one line naming the file, line and field.
 from __future__ import annotations
 
 import csv
+import io
+from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 
@@ -24,40 +26,68 @@ TEXT = ("gpu", "precision", "model", "country")
 FIGURES = ("gpu_wh", "host_wh", "facility_wh", "total_wh", "gco2e", "water_ml", "embodied_gco2e")
 
 
+def _split_plain(text: str, path: Path, width: int) -> list[list[str]] | None:
+    """Columns of a CSV body without quoting, split in C (str.split) rather than row by row;
+    None when the text has quotes (the csv module handles those)."""
+    if '"' in text:
+        return None
+    body = text.replace("\r\n", "\n")
+    if body.endswith("\n"):
+        body = body[:-1]
+    if not body:
+        return [[] for _ in range(width)]
+    lines = body.split("\n")
+    commas = list(map(str.count, lines, repeat(",", len(lines))))
+    if commas.count(width - 1) != len(lines):
+        i = next(i for i, c in enumerate(commas) if c != width - 1)
+        what = "empty line" if not lines[i] else f"{commas[i] + 1} fields, the header has {width}"
+        raise InputFileError(f"{path}, line {i + 2}: {what}")
+    flat = body.replace("\n", ",").split(",")
+    return [flat[i::width] for i in range(width)]
+
+
+def _split_csv(text: str, path: Path, width: int) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        raw = list(reader)
+    except csv.Error as exc:
+        raise InputFileError(f"{path}, line {reader.line_num + 1}: {exc}") from None
+    if {len(row) for row in raw} - {width}:
+        i = next(i for i, row in enumerate(raw) if len(row) != width)
+        # one record per line for files without quoted newlines (the usual case)
+        what = "empty line" if not raw[i] else f"{len(raw[i])} fields, the header has {width}"
+        raise InputFileError(f"{path}, line {i + 2}: {what}")
+    return [list(map(itemgetter(i), raw)) for i in range(width)]
+
+
 def read_columns(path: Path) -> tuple[dict[str, np.ndarray], int]:
     """Columns of the file (numbers as float arrays, NaN for blanks) and the row count."""
     try:
-        handle = open(path, newline="", encoding="utf-8-sig")
+        text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise InputFileError(f"{path}: cannot read ({exc.strerror})") from None
-    with handle:
-        reader = csv.reader(handle)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise InputFileError(f"{path}: empty file (expected a header: {', '.join(REQUIRED)})") from None
-        except csv.Error as exc:
-            raise InputFileError(f"{path}, line 1: {exc}") from None
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            raise InputFileError(f"{path}, line 1: missing column(s) {', '.join(missing)}")
-        wanted = [c for c in REQUIRED + OPTIONAL if c in header]
-        index = [header.index(c) for c in wanted]
-        width = len(header)
-        try:
-            raw = list(reader)
-        except csv.Error as exc:
-            raise InputFileError(f"{path}, line {reader.line_num}: {exc}") from None
-    if {len(row) for row in raw} - {width}:
-        i = next(i for i, row in enumerate(raw) if len(row) != width)
-        # csv.reader yields one list per record; line numbers match for files without quoted newlines
-        what = "empty line" if not raw[i] else f"{len(raw[i])} fields, the header has {width}"
-        raise InputFileError(f"{path}, line {i + 2}: {what}")
-    if not raw:
+        raise InputFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise InputFileError(f"{path}: not UTF-8 text") from None
+    first, _, body = text.partition("\n")
+    try:
+        header = [h.strip() for h in next(csv.reader([first.rstrip("\r")]))]
+    except (StopIteration, csv.Error):
+        raise InputFileError(f"{path}: empty file (expected a header: {', '.join(REQUIRED)})") from None
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise InputFileError(f"{path}, line 1: missing column(s) {', '.join(missing)}")
+    width = len(header)
+    split = _split_plain(body, path, width)
+    if split is None:
+        split = _split_csv(body, path, width)
+    n = len(split[0])
+    if n == 0:
         raise InputFileError(f"{path}: no rows")
     columns: dict[str, np.ndarray] = {}
-    for name, i in zip(wanted, index):
-        cells = list(map(itemgetter(i), raw))
+    for name in REQUIRED + OPTIONAL:
+        if name not in header:
+            continue
+        cells = split[header.index(name)]
         if name in NUMERIC:
             try:  # fast path: every cell a number
                 columns[name] = np.array(cells, dtype=float)
@@ -68,7 +98,7 @@ def read_columns(path: Path) -> tuple[dict[str, np.ndarray], int]:
             columns[name] = _to_float(np.array(cells, dtype=str), path, name)
         else:
             columns[name] = np.array(cells, dtype=str)  # blank strings take the defaults
-    return columns, len(raw)
+    return columns, n
 
 
 def _to_float(values: np.ndarray, path: Path, field: str) -> np.ndarray:

@@ -48,11 +48,10 @@ def default_gpus(params_b, bytes_per_param, memory_gb) -> np.ndarray:
     return 2.0 ** np.clip(exponent, 0, 6)
 
 
-def _per_token(params, active, bytes_, batch, gpus, gpu_keys):
-    specs = spec_arrays(gpu_keys)
+def _per_token(params, active, bytes_, batch, gpus, specs):
     F = physics.features(params, active, bytes_, batch, gpus, specs)
     theta = coefficients.llm_theta()
-    return np.exp(physics.log_energy_per_token(theta, F)), np.exp(physics.prefill_log_energy_per_token(theta, F)), specs
+    return np.exp(physics.log_energy_per_token(theta, F)), np.exp(physics.prefill_log_energy_per_token(theta, F))
 
 
 def _column(columns: Mapping[str, Any], names: Sequence[str], n: int, dtype=float) -> np.ndarray:
@@ -152,12 +151,14 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
     p_mid, a_mid = np.sqrt(p_low * p_high), np.sqrt(a_low * a_high)
 
     gpu_names, inverse = _map_unique(_column(columns, ("gpu",), n, dtype=str), normalise_gpu, "gpu", DEFAULT_GPU)
-    gpu_keys = np.array(gpu_names, dtype=object)[inverse].astype(str)
+    # Specifications gathered per distinct GPU (no per-row look-up).
+    unique_specs = spec_arrays(np.array(gpu_names, dtype=str))
+    specs = {name: column[inverse] for name, column in unique_specs.items()}
     byte_list, inverse = _map_unique(
         _column(columns, ("precision",), n, dtype=str), precision_bytes, "precision", precision_bytes(DEFAULT_PRECISION)
     )
     bytes_ = np.array(byte_list, dtype=float)[inverse]
-    memory = spec_arrays(gpu_keys)["memory_gb"]
+    memory = specs["memory_gb"]
     gpus = _column(columns, ("gpus",), n)
     _require(gpus < 1, "gpus", "must be >= 1")
     gpus = np.where(np.isnan(gpus), default_gpus(p_mid, bytes_, memory), gpus)
@@ -168,10 +169,12 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
     b_small = np.where(batch_assumed, DEFAULT_BATCH_RANGE[0], batch)
     b_large = np.where(batch_assumed, DEFAULT_BATCH_RANGE[1], batch)
 
-    e_out, e_in, specs = _per_token(p_mid, a_mid, bytes_, b_val, gpus, gpu_keys)
-    # Energy rises with parameters and falls with batch: the interval's corners.
-    e_out_lo, e_in_lo, _ = _per_token(p_low, a_low, bytes_, b_large, gpus, gpu_keys)
-    e_out_hi, e_in_hi, _ = _per_token(p_high, a_high, bytes_, b_small, gpus, gpu_keys)
+    e_out, e_in = _per_token(p_mid, a_mid, bytes_, b_val, gpus, specs)
+    if (p_low == p_high).all() and (a_low == a_high).all() and not batch_assumed.any():
+        (e_out_lo, e_in_lo), (e_out_hi, e_in_hi) = (e_out, e_in), (e_out, e_in)  # exact inputs: no corners
+    else:  # energy rises with parameters and falls with batch: the interval's corners
+        e_out_lo, e_in_lo = _per_token(p_low, a_low, bytes_, b_large, gpus, specs)
+        e_out_hi, e_in_hi = _per_token(p_high, a_high, bytes_, b_small, gpus, specs)
     interval = coefficients.llm()["interval"]
     lo_factor, hi_factor = math.exp(interval["log_residual_low"]), math.exp(interval["log_residual_high"])
     gpu_j = out_tokens * e_out + in_tokens * e_in

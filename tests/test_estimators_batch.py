@@ -97,3 +97,17 @@ def test_100k_rows_fast(tmp_path):
     assert parsed[5]["energy_wh"]["gpu"]["value"] > 0
     # In-process budget (the CLI adds interpreter start-up; bench/bench_estimate.py measures it all).
     assert elapsed < 4.0, elapsed
+
+
+def test_quoted_and_crlf_files_read_alike(invoke, tmp_path):
+    plain = tmp_path / "plain.csv"
+    plain.write_text(",".join(HEADER) + "\r\n8,8,H100,1,32,bf16,100,,0,FRA\r\n,,,,,,50,gpt-4o,,\r\n")
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text(",".join(HEADER) + '\n"8","8","H100","1","32","bf16","100","","0","FRA"\n,,,,,,50,"gpt-4o",,\n')
+    first, second = (invoke("estimate", "--input", str(p), "--json") for p in (plain, quoted))
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert json.loads(first.stdout) == json.loads(second.stdout)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(",".join(HEADER) + '\n"8","8","H100","1","32","bf16","x","","0","FRA"\n')
+    result = invoke("estimate", "--input", str(bad), "--json")
+    assert result.exit_code == 1 and "line 2, field output_tokens" in result.stderr
