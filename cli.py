@@ -332,9 +332,14 @@ def _calibration_for(model: Optional[str]):
     if not resolve_db_path(state.db).exists():
         return None
     from footprint.calibration import measured_calibration
+    from footprint.errors import DatabaseLockedError
 
-    with open_db() as store:
-        return measured_calibration(store, model)
+    try:
+        with open_db() as store:
+            return measured_calibration(store, model)
+    except DatabaseLockedError:
+        notice("note: database busy, estimating without our own measurements")
+        return None
 
 
 def _print_estimate(result) -> None:
