@@ -102,9 +102,17 @@ class Instruments:
             self.gpus.close()
 
 
-def _extrapolate(energy_j: float | None, window_s: float, duration_s: float) -> float | None:
-    """Energy over the record's duration from energy over a shorter window (instruments started late)."""
-    if energy_j is None or window_s <= 0 or window_s >= duration_s:
+def _window_mismatch(window_s: float, duration_s: float) -> bool:
+    return abs(window_s - duration_s) > max(0.05, 0.05 * duration_s)
+
+
+def _rescale(energy_j: float | None, window_s: float, duration_s: float) -> float | None:
+    """Energy over the record's interval from energy over the instrument's window, when they differ.
+
+    They differ only when the instruments were not ready in time (`run` starts its child before
+    CodeCarbon and NVML are loaded): the window's average power then stands for the interval's.
+    """
+    if energy_j is None or window_s <= 0 or not _window_mismatch(window_s, duration_s):
         return energy_j
     return energy_j * duration_s / window_s
 
@@ -181,19 +189,21 @@ class IntervalCollector:
             sum(t.requests for t in tokens) if has_requests else None,
         )
 
-    def record(self) -> IntervalRecord:
-        """Close the current interval: read every instrument, append the record, flush the spool."""
+    def record(self, end: tuple[datetime, float] | None = None) -> IntervalRecord:
+        """Close the current interval (now, or at `end` = (wall, monotonic) taken when a job ended):
+        read every instrument, append the record, flush the spool."""
+        end_wall, end_mono = end if end is not None else (utc_now(), time.monotonic())
+        end_wall = max(end_wall, self._start_wall)
+        duration = max(0.0, end_mono - self._start_mono)
         self.instruments.wait()
-        end_mono = time.monotonic()
-        end_wall = max(utc_now(), self._start_wall)
-        duration = end_mono - self._start_mono
         gpu = self.instruments.gpus.read()
-        gpu_j = _extrapolate(gpu.energy_j, gpu.window_s, duration)
+        gpu_j = _rescale(gpu.energy_j, gpu.window_s, duration)
+        late = gpu.energy_j is not None and _window_mismatch(gpu.window_s, duration)
         cpu_j = ram_j = cpu_method = ram_method = None
         if self.instruments.meter is not None:
             reading = self.instruments.meter.read()
-            cpu_j = _extrapolate(reading.cpu_j, reading.window_s, duration)
-            ram_j = _extrapolate(reading.ram_j, reading.window_s, duration)
+            cpu_j = _rescale(reading.cpu_j, reading.window_s, duration)
+            ram_j = _rescale(reading.ram_j, reading.window_s, duration)
             cpu_method, ram_method = reading.cpu_method, reading.ram_method
         tokens, input_tokens, output_tokens, requests = self._tokens()
         record = IntervalRecord(
@@ -210,7 +220,7 @@ class IntervalCollector:
             cpu_method=cpu_method,
             ram_method=ram_method,
             gpu_devices=gpu.devices,
-            gpu_low_confidence=duration < LOW_CONFIDENCE_WINDOW_S or gpu.low_confidence,
+            gpu_low_confidence=duration < LOW_CONFIDENCE_WINDOW_S or gpu.low_confidence or late,
             shared=bool(self.mapping),
             input_tokens=input_tokens,
             output_tokens=output_tokens,
@@ -345,13 +355,20 @@ def run_command(argv: list[str], *, use_case: str, db_path=None, interval_s: flo
     if threading.current_thread() is threading.main_thread():
         previous = {sig: signal.signal(sig, forward) for sig in forwarded}
     done = threading.Event()
-    waiter = threading.Thread(target=lambda: (proc.wait(), done.set()), name="footprint-child-wait", daemon=True)
+    ended: list[tuple[datetime, float]] = []
+
+    def wait_child():
+        proc.wait()
+        ended.append((utc_now(), time.monotonic()))
+        done.set()
+
+    waiter = threading.Thread(target=wait_child, name="footprint-child-wait", daemon=True)
     waiter.start()
     try:
         collector = IntervalCollector(use_case=use_case, source="run", writer=writer, instruments=instruments)
         collector.begin(begin_wall, begin_mono)
         _wait_loop(done, interval_s, collector)
-        collector.record()
+        collector.record(end=ended[0])
     finally:
         while not done.wait(0.5):  # an error above must not orphan the child's exit status
             pass
