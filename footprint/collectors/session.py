@@ -36,13 +36,61 @@ def check_interval(interval_s: float) -> float:
     return float(interval_s)
 
 
-def validate_use_cases(db_path, slugs) -> None:
-    """Open the database briefly (which also drains the spool), check the use cases, close it."""
+def validate_use_cases(db_path, slugs, *, in_child: bool = False) -> None:
+    """Open the database briefly (which also drains the spool), check the use cases, close it.
+
+    `in_child`: do it in a forked child, so a long-running sidecar never maps DuckDB (its import and
+    first connection cost ~55 MB of RSS that a closed connection does not give back). Only while
+    this process has a single thread (forking a threaded process is unsafe); otherwise in-process.
+    """
+    if in_child and hasattr(os, "fork") and threading.active_count() == 1:
+        _validate_in_child(db_path, slugs)
+        return
     from footprint.register import require_use_cases
     from footprint.store import open_store
 
     with open_store(db_path) as store:
         require_use_cases(store, sorted(set(slugs)))
+
+
+def _validate_in_child(db_path, slugs) -> None:
+    import json
+
+    from footprint import errors
+
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: report the outcome through the pipe, never return into the caller
+        status = 0
+        try:
+            os.close(read_fd)
+            try:
+                validate_use_cases(db_path, slugs)
+                payload = {"ok": True}
+            except FootprintError as exc:
+                payload = {"ok": False, "type": type(exc).__name__, "message": str(exc)}
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent as a database error
+                payload = {"ok": False, "type": "DatabaseError", "message": f"{type(exc).__name__}: {exc}"}
+            os.write(write_fd, json.dumps(payload).encode())
+        except BaseException:  # noqa: BLE001
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    chunks = []
+    with os.fdopen(read_fd, "rb") as pipe:
+        while chunk := pipe.read(65536):
+            chunks.append(chunk)
+    os.waitpid(pid, 0)
+    try:
+        payload = json.loads(b"".join(chunks))
+    except ValueError:
+        raise errors.DatabaseError(f"cannot check use cases in {db_path}: the checking process failed") from None
+    if not payload["ok"]:
+        error_type = getattr(errors, payload["type"], FootprintError)
+        if not (isinstance(error_type, type) and issubclass(error_type, FootprintError)):
+            error_type = FootprintError
+        raise error_type(payload["message"])
 
 
 class Instruments:
@@ -273,7 +321,7 @@ def monitor(*, use_case: str, db_path=None, interval_s: float = DEFAULT_INTERVAL
     interval_s = check_interval(interval_s)
     mapping = mapping or {}
     scraper = TokenScraper(metrics_url) if metrics_url else None
-    validate_use_cases(db_path, [use_case, *mapping.values()])
+    validate_use_cases(db_path, [use_case, *mapping.values()], in_child=True)
     instruments = Instruments(gpus, use_env=gpus is None, notice=notice)
     writer = SpoolWriter(db_path)
     collector = IntervalCollector(use_case=use_case, source="monitor", writer=writer, instruments=instruments,
