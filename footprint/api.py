@@ -55,6 +55,12 @@ def _first(records: list[IntervalRecord], name: str):
     return next((getattr(r, name) for r in records if getattr(r, name) is not None), None)
 
 
+def _warn(message: str) -> None:
+    import warnings
+
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
 class track(ContextDecorator):
     """Context manager and decorator; see the module docstring."""
 
@@ -85,7 +91,7 @@ class track(ContextDecorator):
         self._collector.add_tokens(input, output, requests, model)
 
     def __enter__(self) -> "track":
-        from footprint.collectors.session import Instruments, IntervalCollector, _wait_loop, validate_use_cases
+        from footprint.collectors.session import Instruments, IntervalCollector, _wait_loop, check_use_cases
         from footprint.spool import SpoolWriter
         from footprint.store.paths import resolve_db_path
 
@@ -93,7 +99,7 @@ class track(ContextDecorator):
         self._instruments = Instruments(self.gpus, use_env=self.gpus is None)
         try:
             if self.validate:
-                validate_use_cases(db_path, [self.use_case])
+                check_use_cases(db_path, [self.use_case], notice=_warn)
         except BaseException:
             self._instruments.close()
             raise

@@ -181,3 +181,20 @@ def test_measurements_cli_filters_and_json(invoke, store):
     assert table.exit_code == 0 and "2026-07-01T10:00:00" in table.stdout and "5.0" in table.stdout
     bad = invoke("measurements", "--from", "yesterday")
     assert bad.exit_code == 1
+
+
+def test_run_survives_a_locked_database(env, db_path):
+    """Another process holds the database: the job still runs, its record waits in the spool."""
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(db_path)!r}); "
+                               "print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        locked_env = {**env, "FOOTPRINT_LOCK_TIMEOUT": "0.5"}
+        done = footprint("run", "--use-case", "job", "--", "sh", "-c", "echo ran", env=locked_env, text=True)
+        assert done.returncode == 0 and done.stdout == "ran\n"
+        assert "locked" in done.stderr and "use case not checked" in done.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(spool.list_segments(spool.spool_dir(db_path))) == 1
+    assert len(measurements(env)) == 1

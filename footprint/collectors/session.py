@@ -36,7 +36,28 @@ def check_interval(interval_s: float) -> float:
     return float(interval_s)
 
 
-def validate_use_cases(db_path, slugs, *, in_child: bool = False) -> None:
+COLLECTOR_LOCK_TIMEOUT_S = 5.0
+
+
+def check_use_cases(db_path, slugs, *, in_child: bool = False, notice: Notice | None = None) -> bool:
+    """`validate_use_cases`, except that a database locked by another process does not stop a
+    collector (records wait in the spool): it says so and returns False."""
+    from footprint.errors import DatabaseLockedError
+
+    from footprint.store.db import ENV_LOCK_TIMEOUT
+
+    # A collector waits less than other commands ($FOOTPRINT_LOCK_TIMEOUT, else 5 s): the job is waiting.
+    timeout = None if os.environ.get(ENV_LOCK_TIMEOUT) else COLLECTOR_LOCK_TIMEOUT_S
+    try:
+        validate_use_cases(db_path, slugs, in_child=in_child, lock_timeout_s=timeout)
+        return True
+    except DatabaseLockedError as exc:
+        if notice:
+            notice(f"{exc}; use case not checked, recording to the spool anyway")
+        return False
+
+
+def validate_use_cases(db_path, slugs, *, in_child: bool = False, lock_timeout_s: float | None = None) -> None:
     """Open the database briefly (which also drains the spool), check the use cases, close it.
 
     `in_child`: do it in a forked child, so a long-running sidecar never maps DuckDB (its import and
@@ -44,16 +65,16 @@ def validate_use_cases(db_path, slugs, *, in_child: bool = False) -> None:
     this process has a single thread (forking a threaded process is unsafe); otherwise in-process.
     """
     if in_child and hasattr(os, "fork") and threading.active_count() == 1:
-        _validate_in_child(db_path, slugs)
+        _validate_in_child(db_path, slugs, lock_timeout_s)
         return
     from footprint.register import require_use_cases
     from footprint.store import open_store
 
-    with open_store(db_path) as store:
+    with open_store(db_path, lock_timeout_s=lock_timeout_s) as store:
         require_use_cases(store, sorted(set(slugs)))
 
 
-def _validate_in_child(db_path, slugs) -> None:
+def _validate_in_child(db_path, slugs, lock_timeout_s) -> None:
     import json
 
     from footprint import errors
@@ -65,7 +86,7 @@ def _validate_in_child(db_path, slugs) -> None:
         try:
             os.close(read_fd)
             try:
-                validate_use_cases(db_path, slugs)
+                validate_use_cases(db_path, slugs, lock_timeout_s=lock_timeout_s)
                 payload = {"ok": True}
             except FootprintError as exc:
                 payload = {"ok": False, "type": type(exc).__name__, "message": str(exc)}
@@ -321,7 +342,7 @@ def monitor(*, use_case: str, db_path=None, interval_s: float = DEFAULT_INTERVAL
     interval_s = check_interval(interval_s)
     mapping = mapping or {}
     scraper = TokenScraper(metrics_url) if metrics_url else None
-    validate_use_cases(db_path, [use_case, *mapping.values()], in_child=True)
+    check_use_cases(db_path, [use_case, *mapping.values()], in_child=True, notice=notice)
     instruments = Instruments(gpus, use_env=gpus is None, notice=notice)
     writer = SpoolWriter(db_path)
     collector = IntervalCollector(use_case=use_case, source="monitor", writer=writer, instruments=instruments,
@@ -373,7 +394,7 @@ def run_command(argv: list[str], *, use_case: str, db_path=None, interval_s: flo
     # The instruments load (CodeCarbon import, NVML init) while the use case is checked.
     instruments = Instruments(None, use_env=True, notice=notice)
     try:
-        validate_use_cases(db_path, [use_case])
+        check_use_cases(db_path, [use_case], notice=notice)
         writer = SpoolWriter(db_path)
         begin_wall, begin_mono = utc_now(), time.monotonic()
         proc = subprocess.Popen(argv, umask=previous_umask())
