@@ -323,6 +323,7 @@ def _db_path():
 @app.command(
     "run",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    options_metavar="--use-case SLUG [--interval S] -- CMD [ARGS]...",
 )
 def run_cmd(
     ctx: typer.Context,

@@ -14,7 +14,7 @@ from footprint.collectors import cpu
 
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cpu-cache")
+    path = tmp_path_factory.getbasetemp() / "footprint-cpu-cache"  # shared by the collector tests
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(cpu.ENV_CACHE_DIR, str(path))
         yield path

@@ -12,7 +12,7 @@ from footprint import spool
 
 @pytest.fixture(autouse=True)
 def cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("FOOTPRINT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "doctor-cpu-cache"))
+    monkeypatch.setenv("FOOTPRINT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "footprint-cpu-cache"))
 
 
 def test_doctor_text_mentions_nvml_codecarbon_database_and_spool(invoke, store):

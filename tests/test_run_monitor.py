@@ -19,7 +19,7 @@ EXE = str(Path(sys.executable).parent / "footprint")
 
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("cpu-cache")
+    return tmp_path_factory.getbasetemp() / "footprint-cpu-cache"  # shared by the collector tests
 
 
 @pytest.fixture

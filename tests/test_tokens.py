@@ -197,13 +197,13 @@ def test_mapping_and_url_validation():
         parse_counters("vllm:prompt_tokens_total{model_name=\"x\" 1\n")
 
 
-def test_monitor_records_tokens_per_use_case(serve, invoke, db_path, monkeypatch, tmp_path):
+def test_monitor_records_tokens_per_use_case(serve, invoke, db_path, monkeypatch, tmp_path_factory):
     """`monitor --metrics-url --map` end to end (in-process, real CodeCarbon, real HTTP server)."""
     from footprint.collectors.session import monitor
     from footprint.measurements import list_measurements
     from footprint.store import open_store
 
-    monkeypatch.setenv("FOOTPRINT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("FOOTPRINT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "footprint-cpu-cache"))
     for slug in ("chat", "coding"):
         assert invoke("usecase", "add", slug, "--name", slug, "--team", "T", "--status", "pilot",
                       "--deployment", "on-prem").exit_code == 0

@@ -17,7 +17,7 @@ from footprint.store import open_store
 
 @pytest.fixture(autouse=True)
 def use_case(db_path, tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("FOOTPRINT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "track-cpu-cache"))
+    monkeypatch.setenv("FOOTPRINT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "footprint-cpu-cache"))
     with open_store(db_path) as store:
         register.add_use_case(store, UseCase("summary", "Summary", "Legal", "pilot", "on-prem"))
 
