@@ -187,14 +187,14 @@ class SpoolWriter:
         _fsync_dir(self.dir)
 
     def _finish_segment(self) -> None:
+        # Every line was fsynced by _flush_locked. The rename need not be durable: after a crash a
+        # `.live` segment of a dead process is ingested exactly like a `.done` one.
         if self._fd is None:
             return
-        os.fsync(self._fd)
         os.close(self._fd)
         self._fd = None
         done = self._path.with_suffix(".done")
         os.replace(self._path, done)
-        _fsync_dir(self.dir)
         self._path = done
 
 
