@@ -30,7 +30,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from footprint.records import IntervalRecord, TokenCount
@@ -68,30 +68,62 @@ def encode_record(record: IntervalRecord) -> bytes:
     return (json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
 
 
+def _naive_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
 def decode_record(line: bytes) -> IntervalRecord:
     """One spool line back to a record; ValueError/TypeError/KeyError when it is not one."""
     data = json.loads(line)
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     kwargs = {k: v for k, v in data.items() if k in _RECORD_FIELDS}
-    kwargs["start"] = datetime.fromisoformat(data["start"])
-    kwargs["end"] = datetime.fromisoformat(data["end"])
+    kwargs["start"] = _naive_utc(datetime.fromisoformat(data["start"]))
+    kwargs["end"] = _naive_utc(datetime.fromisoformat(data["end"]))
     kwargs["tokens"] = tuple(TokenCount(**{k: t[k] for k in _TOKEN_FIELDS}) for t in data.get("tokens") or ())
     record = IntervalRecord(**kwargs)
     _check(record)
     return record
 
 
+_TEXT = ("record_id", "host", "source")
+_OPTIONAL_TEXT = ("use_case", "gpu_method", "cpu_method", "ram_method", "gpu_devices")
+_FLAGS = ("gpu_low_confidence", "shared")
+_COUNTS = ("input_tokens", "output_tokens", "requests")
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
 def _check(record: IntervalRecord) -> None:
-    # The same rules insert_records enforces, applied per line so one bad line cannot block a drain.
-    if not isinstance(record.record_id, str) or not record.record_id or not isinstance(record.host, str):
-        raise ValueError("record_id and host must be strings")
+    # Every type and rule the database insert relies on, checked per line: one bad line is skipped,
+    # it can never make a drain (and so every command that opens the database) fail.
+    for name in _TEXT:
+        if not isinstance(getattr(record, name), str) or not getattr(record, name):
+            raise ValueError(f"bad {name}")
+    for name in _OPTIONAL_TEXT:
+        if getattr(record, name) is not None and not isinstance(getattr(record, name), str):
+            raise ValueError(f"bad {name}")
+    for name in _FLAGS:
+        if not isinstance(getattr(record, name), bool):
+            raise ValueError(f"bad {name}")
+    for name in _COUNTS:
+        if getattr(record, name) is not None and not _is_count(getattr(record, name)):
+            raise ValueError(f"bad {name}")
     if record.end < record.start:
         raise ValueError("end before start")
     for name in ("gpu_j", "cpu_j", "ram_j"):
         value = getattr(record, name)
-        if value is not None and (not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value) or value < 0):
             raise ValueError(f"bad {name}")
+    for token in record.tokens:
+        if not (isinstance(token.use_case, str) and token.use_case and isinstance(token.model, str)
+                and all(_is_count(getattr(token, n)) for n in ("input_tokens", "output_tokens", "requests"))):
+            raise ValueError("bad token count")
 
 
 # --- writing ---------------------------------------------------------------------------------

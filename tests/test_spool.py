@@ -158,3 +158,19 @@ def test_spool_state_for_doctor(db_path):
     state = spool.spool_state(db_path)
     assert state["segments_live"] == 1 and state["records_pending"] == 1 and state["mode"] == "0o700"
     writer.close()
+
+
+@pytest.mark.parametrize("patch", [
+    {"cpu_j": "12"}, {"cpu_j": True}, {"host": 5}, {"use_case": 3}, {"shared": "yes"}, {"input_tokens": -1},
+    {"input_tokens": 1.5}, {"tokens": [{"use_case": "uc", "model": "m", "input_tokens": "x", "output_tokens": 1, "requests": 0}]},
+    {"tokens": [{"use_case": "uc"}]}, {"start": "not a time"}, {"record_id": ""},
+])
+def test_wrongly_typed_lines_are_skipped(db_path, patch):
+    writer = spool.SpoolWriter(db_path)
+    data = json.loads(spool.encode_record(make_record(writer, 0)))
+    data.update(patch)
+    writer.dir.mkdir(parents=True, mode=0o700, exist_ok=True)
+    good = spool.encode_record(make_record(writer, 1))
+    (writer.dir / f"{spool._safe_host(writer.host)}_1_1_1.done").write_bytes(json.dumps(data).encode() + b"\n" + good)
+    with open_store(db_path) as store:
+        assert count(store) == 1 and store.drain_result.lines_skipped == 1
