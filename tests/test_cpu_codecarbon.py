@@ -118,7 +118,7 @@ def test_collection_opens_no_network_connection_and_writes_no_file(profile, tmp_
     import subprocess
     import sys
 
-    code = f"""
+    code = """
 import sys
 events = []
 def hook(event, args):

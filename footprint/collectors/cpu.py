@@ -224,11 +224,11 @@ class CpuRamMeter:
     """CodeCarbon's CPU and RAM objects for one host, read interval by interval ("machine" mode)."""
 
     def __init__(self, profile: CpuProfile):
-        import codecarbon  # noqa: F401  (package init: nvidia-smi/rocm-smi probes, cheap when absent)
-
-        _quiet_codecarbon()
+        # Importing these runs CodeCarbon's package init (nvidia-smi/rocm-smi probes: cheap when absent).
         from codecarbon.external.hardware import CPU
         from codecarbon.external.ram import RAM
+
+        _quiet_codecarbon()
 
         self.profile = profile
         self._cpu = CPU(output_dir=os.devnull, mode=profile.mode, model=profile.cpu_model, tdp=profile.tdp_w)
