@@ -42,31 +42,50 @@ COLLECTOR_LOCK_TIMEOUT_S = 5.0
 def check_use_cases(db_path, slugs, *, in_child: bool = False, notice: Notice | None = None) -> bool:
     """`validate_use_cases`, except that a database locked by another process does not stop a
     collector (records wait in the spool): it says so and returns False."""
-    from footprint.errors import DatabaseLockedError
+    return start_use_case_check(db_path, slugs, in_child=in_child, notice=notice)()
 
+
+def start_use_case_check(db_path, slugs, *, in_child: bool = False, notice: Notice | None = None):
+    """Start checking the use cases; returns `finish()`, which waits, raises if one is unknown, and
+    returns False (after a notice) when the database stayed locked.
+
+    `in_child`: check in a forked child, so that (1) a long-running sidecar never maps DuckDB (its
+    import and first connection cost ~55 MB of RSS that a closed connection does not give back) and
+    (2) the caller can start measuring while the check runs. Only while this process has a single
+    thread (forking a threaded process is unsafe); otherwise the check runs here, before returning.
+    """
+    from footprint.errors import DatabaseLockedError
     from footprint.store.db import ENV_LOCK_TIMEOUT
 
-    # A collector waits less than other commands ($FOOTPRINT_LOCK_TIMEOUT, else 5 s): the job is waiting.
+    # A collector waits less than other commands ($FOOTPRINT_LOCK_TIMEOUT, else 5 s): a job is waiting.
     timeout = None if os.environ.get(ENV_LOCK_TIMEOUT) else COLLECTOR_LOCK_TIMEOUT_S
-    try:
-        validate_use_cases(db_path, slugs, in_child=in_child, lock_timeout_s=timeout)
-        return True
-    except DatabaseLockedError as exc:
-        if notice:
-            notice(f"{exc}; use case not checked, recording to the spool anyway")
-        return False
-
-
-def validate_use_cases(db_path, slugs, *, in_child: bool = False, lock_timeout_s: float | None = None) -> None:
-    """Open the database briefly (which also drains the spool), check the use cases, close it.
-
-    `in_child`: do it in a forked child, so a long-running sidecar never maps DuckDB (its import and
-    first connection cost ~55 MB of RSS that a closed connection does not give back). Only while
-    this process has a single thread (forking a threaded process is unsafe); otherwise in-process.
-    """
     if in_child and hasattr(os, "fork") and threading.active_count() == 1:
-        _validate_in_child(db_path, slugs, lock_timeout_s)
-        return
+        wait_child = _validate_in_child(db_path, slugs, timeout)
+    else:
+        error = None
+        try:
+            validate_use_cases(db_path, slugs, lock_timeout_s=timeout)
+        except DatabaseLockedError as exc:
+            error = exc
+
+        def wait_child():
+            if error is not None:
+                raise error
+
+    def finish() -> bool:
+        try:
+            wait_child()
+            return True
+        except DatabaseLockedError as exc:
+            if notice:
+                notice(f"{exc}; use case not checked, recording to the spool anyway")
+            return False
+
+    return finish
+
+
+def validate_use_cases(db_path, slugs, *, lock_timeout_s: float | None = None) -> None:
+    """Open the database briefly (which also drains the spool), check the use cases, close it."""
     from footprint.register import require_use_cases
     from footprint.store import open_store
 
@@ -74,7 +93,8 @@ def validate_use_cases(db_path, slugs, *, in_child: bool = False, lock_timeout_s
         require_use_cases(store, sorted(set(slugs)))
 
 
-def _validate_in_child(db_path, slugs, lock_timeout_s) -> None:
+def _validate_in_child(db_path, slugs, lock_timeout_s):
+    """Fork a child that runs validate_use_cases; returns a function that waits for its outcome."""
     import json
 
     from footprint import errors
@@ -98,20 +118,48 @@ def _validate_in_child(db_path, slugs, lock_timeout_s) -> None:
         finally:
             os._exit(status)
     os.close(write_fd)
-    chunks = []
-    with os.fdopen(read_fd, "rb") as pipe:
-        while chunk := pipe.read(65536):
-            chunks.append(chunk)
-    os.waitpid(pid, 0)
-    try:
-        payload = json.loads(b"".join(chunks))
-    except ValueError:
-        raise errors.DatabaseError(f"cannot check use cases in {db_path}: the checking process failed") from None
-    if not payload["ok"]:
-        error_type = getattr(errors, payload["type"], FootprintError)
-        if not (isinstance(error_type, type) and issubclass(error_type, FootprintError)):
-            error_type = FootprintError
-        raise error_type(payload["message"])
+
+    def wait() -> None:
+        chunks = []
+        with os.fdopen(read_fd, "rb") as pipe:
+            while chunk := pipe.read(65536):
+                chunks.append(chunk)
+        os.waitpid(pid, 0)
+        try:
+            payload = json.loads(b"".join(chunks))
+        except ValueError:
+            raise errors.DatabaseError(f"cannot check use cases in {db_path}: the checking process failed") from None
+        if not payload["ok"]:
+            error_type = getattr(errors, payload["type"], FootprintError)
+            if not (isinstance(error_type, type) and issubclass(error_type, FootprintError)):
+                error_type = FootprintError
+            raise error_type(payload["message"])
+
+    return wait
+
+
+class _HeldNotices:
+    """A notice callback that holds messages until `release()`, then passes them straight through."""
+
+    def __init__(self, notice: Notice | None):
+        self._notice = notice
+        self._held: list[str] | None = []
+        self._lock = threading.Lock()
+
+    def __call__(self, message: str) -> None:
+        with self._lock:
+            if self._held is not None:
+                self._held.append(message)
+                return
+        if self._notice:
+            self._notice(message)
+
+    def release(self) -> None:
+        with self._lock:
+            held, self._held = self._held or [], None
+        for message in held:
+            if self._notice:
+                self._notice(message)
 
 
 class Instruments:
@@ -342,13 +390,23 @@ def monitor(*, use_case: str, db_path=None, interval_s: float = DEFAULT_INTERVAL
     interval_s = check_interval(interval_s)
     mapping = mapping or {}
     scraper = TokenScraper(metrics_url) if metrics_url else None
-    check_use_cases(db_path, [use_case, *mapping.values()], in_child=True, notice=notice)
-    instruments = Instruments(gpus, use_env=gpus is None, notice=notice)
+    # Measuring starts while the use cases are checked (in a child): a sidecar started and killed
+    # soon after still keeps its first intervals. Nothing is written before the check succeeds.
+    checked = start_use_case_check(db_path, [use_case, *mapping.values()], in_child=True, notice=notice)
+    begin_wall, begin_mono = utc_now(), time.monotonic()
+    held = _HeldNotices(notice)  # an unknown use case is the one message to show, not NVML's notice
+    instruments = Instruments(gpus, use_env=gpus is None, notice=held)
+    try:
+        checked()
+    except BaseException:
+        instruments.close()
+        raise
+    held.release()
     writer = SpoolWriter(db_path)
     collector = IntervalCollector(use_case=use_case, source="monitor", writer=writer, instruments=instruments,
                                   scraper=scraper, mapping=mapping)
     try:
-        collector.begin()
+        collector.begin(begin_wall, begin_mono)
         if scraper is not None and scraper.last_error and notice:
             notice(f"metrics: cannot read {metrics_url} ({scraper.last_error}); will retry each interval")
         _wait_loop(stop, interval_s, collector)
@@ -392,9 +450,11 @@ def run_command(argv: list[str], *, use_case: str, db_path=None, interval_s: flo
         raise ValidationError("no command given: footprint run --use-case SLUG -- CMD ARGS...")
     interval_s = check_interval(interval_s)
     # The instruments load (CodeCarbon import, NVML init) while the use case is checked.
-    instruments = Instruments(None, use_env=True, notice=notice)
+    held = _HeldNotices(notice)
+    instruments = Instruments(None, use_env=True, notice=held)
     try:
         check_use_cases(db_path, [use_case], notice=notice)
+        held.release()
         writer = SpoolWriter(db_path)
         begin_wall, begin_mono = utc_now(), time.monotonic()
         proc = subprocess.Popen(argv, umask=previous_umask())
