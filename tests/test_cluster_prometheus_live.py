@@ -133,7 +133,9 @@ def prom(tmp_path_factory):
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
-                if len(PrometheusClient(url).query_range('count(up{job="gpu"} == 1)', time.time() - 1, time.time(), 1)) == 1:
+                now = time.time()
+                up = PrometheusClient(url).query_range('count(up{job="gpu"} == 1)', now - 1, now, 1)
+                if up and up[0].samples and up[0].samples[-1][1] == 2:
                     break
             except PrometheusError:
                 pass
@@ -141,7 +143,7 @@ def prom(tmp_path_factory):
         else:
             pytest.fail("prometheus did not scrape the exporters within 30 s")
         # The window: whole seconds, from once both targets are scraped, read after the last scrape landed.
-        a = int(time.time()) + 1
+        a = int(time.time()) + 2
         truth.reset_at = a + 10.5
         b = a + WINDOW_S
         time.sleep(max(0.0, b + 2 - time.time()))
