@@ -352,12 +352,18 @@ def collect_prometheus(
     mapping = cluster.load_mapping(config)
     if mapping.use_cases:
         from footprint import register
+        from footprint.errors import NotFoundError
 
         with open_db() as store:
-            register.require_use_cases(store, sorted(mapping.use_cases))
+            try:
+                register.require_use_cases(store, sorted(mapping.use_cases))
+            except NotFoundError as exc:
+                raise NotFoundError(f"{config}: {exc}") from None
 
     def report(result) -> None:
-        if as_json:
+        if as_json and watch:  # one JSON object per line and cycle, for a log shipper
+            typer.echo(json.dumps(result.to_json(), sort_keys=True))
+        elif as_json:
             print_json(result.to_json())
         elif result.start is None:
             notice("no complete step in the window: nothing collected")

@@ -198,7 +198,7 @@ def test_cli_errors_are_one_line(api, db_path, tmp_path):
     mapfile = tmp_path / "map.toml"
     mapfile.write_text('[[map]]\nmatch = {namespace = "x"}\nuse_case = "nope"\n')
     cases = [
-        (["--url", api.url, "--from", "1700000000", "--to", "1700000600", "--config", str(mapfile)], "unknown use case 'nope'"),
+        (["--url", api.url, "--from", "1700000000", "--to", "1700000600", "--config", str(mapfile)], "map.toml: unknown use case 'nope'"),
         (["--url", "http://127.0.0.1:9", "--from", "1700000000", "--to", "1700000600"], "cannot reach Prometheus"),
         (["--url", api.url, "--from", "soon", "--to", "1700000600"], "bad --from time 'soon'"),
         (["--url", api.url, "--watch", "--to", "1700000600"], "--to makes no sense with --watch"),
@@ -225,5 +225,5 @@ def test_cli_watch_stops_cleanly_on_sigterm(api, db_path):
     out, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert "stopped" in err
-    first = json.loads(out.split("\n}\n")[0] + "\n}")
+    first = json.loads(out.splitlines()[0])
     assert first["added"] >= 9
