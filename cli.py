@@ -336,7 +336,7 @@ def collect_prometheus(
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML map of labels to use cases ([[map]] tables).")] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Keep collecting on a schedule until SIGINT/SIGTERM.")] = False,
     every: Annotated[float, typer.Option("--every", help="With --watch: seconds between collections.")] = 300.0,
-    lag: Annotated[float, typer.Option("--lag", help="With --watch: stay this many seconds behind now (late scrapes).")] = 60.0,
+    lag: Annotated[float, typer.Option("--lag", help="Stay this many seconds behind now (scrapes land late); for --watch and a missing --to.")] = 60.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Read GPU energy (DCGM exporter, Kepler) and tokens (vLLM, SGLang) from Prometheus into measurements."""
@@ -368,7 +368,8 @@ def collect_prometheus(
         elif result.start is None:
             notice("no complete step in the window: nothing collected")
         else:
-            methods = ", ".join(f"{m} {n}" for m, n in sorted(result.methods.items())) or "no GPU series"
+            methods = ", ".join(f"{m} {n}" for m, n in sorted(result.methods.items())) or (
+                "no DCGM or Kepler GPU energy series found in this window")
             typer.echo(
                 f"collected {result.start.isoformat()}..{result.end.isoformat()} step {result.step_s:g}s: "
                 f"{result.records} records ({result.added} new, {result.skipped_overlap} already covered), "
@@ -379,11 +380,13 @@ def collect_prometheus(
         if from_ is None:
             raise typer.BadParameter("--from is required (or use --watch)")
         start_s = parse_time(from_, "--from time")
-        now = time.time()
-        end_s = parse_time(to, "--to time") if to else now
-        if end_s > now:  # steps not scraped yet would be stored as zero and never filled in
-            notice(f"--to is in the future: collecting up to now ({from_unix(now).isoformat(timespec='seconds')})")
-            end_s = now
+        # A step whose scrape has not landed yet would be stored short and never corrected:
+        # without --to, or with one in the future, stop --lag seconds before now.
+        settled = time.time() - lag
+        end_s = parse_time(to, "--to time") if to else settled
+        if end_s > time.time():
+            notice(f"--to is in the future: collecting up to {from_unix(settled).isoformat(timespec='seconds')} (now - --lag)")
+            end_s = settled
         report(cluster.collect(open_db, client, start_s, end_s, step, mapping))
         return
 

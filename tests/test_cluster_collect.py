@@ -227,3 +227,13 @@ def test_cli_watch_stops_cleanly_on_sigterm(api, db_path):
     assert "stopped" in err
     first = json.loads(out.splitlines()[0])
     assert first["added"] >= 9
+
+
+def test_cli_text_summary_and_future_end_clamped(api, invoke):
+    now = time.time()
+    result = invoke("collect", "prometheus", "--url", api.url, "--from", str(int(now) - 3600), "--to", str(int(now) + 3600))
+    assert result.exit_code == 0, result.output
+    assert "--to is in the future" in result.stderr
+    assert "new" in result.stdout and "measured:dcgm-counter" in result.stdout
+    last_end = float(api.requests[-1]["end"])
+    assert last_end <= now - 60 + 1  # stopped --lag (60 s) before now
