@@ -375,6 +375,9 @@ def collect_prometheus(
                 f"{result.records} records ({result.added} new, {result.skipped_overlap} already covered), "
                 f"{result.gpu_j:.1f} J GPU ({result.unallocated_j:.1f} J unallocated); {methods}"
             )
+            if result.unlinked_token_series:
+                notice(f"{result.unlinked_token_series} token series share no pod or node label with a GPU series: "
+                       "their tokens split nothing (give both a common `node` label)")
 
     if not watch:
         if from_ is None:

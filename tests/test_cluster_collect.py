@@ -15,7 +15,7 @@ import pytest
 
 from cluster_helpers import FakePrometheusAPI
 from footprint.cluster import PrometheusClient, collect, load_mapping, watch
-from footprint.cluster.collect import build_records, from_unix, parse_time, step_grid
+from footprint.cluster.collect import build_records, from_unix, parse_time, step_grid, unlinked_tokens
 from footprint.cluster.energy import METHOD_DCGM_COUNTER, EnergyUnit, TokenSeries
 from footprint.cluster.mapping import Mapping, parse_mapping
 from footprint.errors import InputFileError, ValidationError
@@ -82,6 +82,11 @@ def test_unmapped_tokens_on_a_mapped_gpu_make_it_shared_with_unallocated():
     assert [(t.use_case, t.output_tokens) for t in record.tokens] == [("chat", 5)]
 
 
+def test_token_series_on_no_gpu_are_counted():
+    tokens = [_tokens("a", "output_tokens", 5, node="n1"), _tokens("a", "output_tokens", 5, node="elsewhere")]
+    assert unlinked_tokens([_gpu("GPU-1")], tokens) == 1
+
+
 def test_record_ids_are_series_and_step_keyed():
     first = build_records([_gpu("GPU-1")], [], MAP, 60, 0, 2)
     again = build_records([_gpu("GPU-1")], [], MAP, 60, 1, 2)
@@ -143,7 +148,7 @@ def test_collect_writes_exact_energy_and_tokens(api, db_path, chat):
 
     mapping = parse_mapping({"map": [{"match": {"model_name": "m"}, "use_case": "chat"}]})
     result = collect(lambda: open_store(db_path), PrometheusClient(api.url), T0, T0 + 3600, 60, mapping)
-    assert (result.records, result.added) == (60, 60)
+    assert (result.records, result.added, result.unlinked_token_series) == (60, 60, 0)
     with open_store(db_path) as store:
         rows = list_measurements(store)
     assert sum(r["gpu_j"] for r in rows) == pytest.approx(200.0 * 3600)

@@ -47,6 +47,7 @@ class CollectResult:
     gpu_j: float  # energy of the records built
     unallocated_j: float  # of which with no use case and not shared
     methods: dict = field(default_factory=dict)  # gpu_method -> records
+    unlinked_token_series: int = 0  # token counters on no GPU we read (their tokens split nothing)
 
     def to_json(self) -> dict:
         return {
@@ -59,6 +60,7 @@ class CollectResult:
             "gpu_j": self.gpu_j,
             "unallocated_j": self.unallocated_j,
             "methods": dict(sorted(self.methods.items())),
+            "unlinked_token_series": self.unlinked_token_series,
         }
 
 
@@ -186,17 +188,26 @@ def build_records(
     return records
 
 
+def unlinked_tokens(units: list[EnergyUnit], tokens: list[TokenSeries]) -> int:
+    unit_keys = [_join_keys(u.labels) for u in units]
+    return sum(1 for t in tokens if not any(_linked(uk, _join_keys(t.labels)) for uk in unit_keys))
+
+
 def gather(client: PrometheusClient, start_s: float, end_s: float, step_s: float, mapping: Mapping):
-    """Query GPU energy and tokens for [start, end]; returns (records, first step ts, last step ts)."""
+    """Query GPU energy and tokens for [start, end].
+
+    Returns (records, first step ts, last step ts, token series linked to no GPU).
+    """
     first, last = step_grid(start_s, end_s, step_s)
     if last <= first:
-        return [], None, None
+        return [], None, None, 0
     energy = client.query_range(ENERGY_QUERY, first * step_s, last * step_s, step_s)
     tokens = client.query_range(TOKEN_QUERY, first * step_s, last * step_s, step_s)
     units = energy_units(energy, step_s)
     fill_leading_steps(units, [_host(u) for u in units], first, step_s)
-    records = build_records(units, token_series(tokens, step_s), mapping, step_s, first, last)
-    return records, first * step_s, last * step_s
+    served = token_series(tokens, step_s)
+    records = build_records(units, served, mapping, step_s, first, last)
+    return records, first * step_s, last * step_s, unlinked_tokens(units, served)
 
 
 def drop_collected(store, records: list[IntervalRecord]) -> list[IntervalRecord]:
@@ -235,7 +246,7 @@ def write(store, records: list[IntervalRecord]) -> tuple[int, int]:
     return insert_records(store, kept), len(records) - len(kept)
 
 
-def summarise(records: Iterable[IntervalRecord], first, last, step_s, added, skipped) -> CollectResult:
+def summarise(records: Iterable[IntervalRecord], first, last, step_s, added, skipped, unlinked=0) -> CollectResult:
     records = list(records)
     methods: dict[str, int] = {}
     for r in records:
@@ -250,18 +261,19 @@ def summarise(records: Iterable[IntervalRecord], first, last, step_s, added, ski
         gpu_j=sum(r.gpu_j or 0.0 for r in records),
         unallocated_j=sum(r.gpu_j or 0.0 for r in records if r.use_case is None and not r.shared),
         methods=methods,
+        unlinked_token_series=unlinked,
     )
 
 
 def collect(store_opener: Callable, client: PrometheusClient, start_s: float, end_s: float, step_s: float,
             mapping: Mapping) -> CollectResult:
     """One collection: query first, then open the database only for the write."""
-    records, first, last = gather(client, start_s, end_s, step_s, mapping)
+    records, first, last, unlinked = gather(client, start_s, end_s, step_s, mapping)
     added = skipped = 0
     if records:
         with store_opener() as store:
             added, skipped = write(store, records)
-    return summarise(records, first, last, step_s, added, skipped)
+    return summarise(records, first, last, step_s, added, skipped, unlinked)
 
 
 def last_collected(store) -> datetime | None:
