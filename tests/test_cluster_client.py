@@ -7,7 +7,7 @@ import socket
 import threading
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cluster_helpers import FakePrometheusAPI
@@ -22,6 +22,7 @@ def api():
     fake.close()
 
 
+@settings(deadline=None, max_examples=60)
 @given(st.integers(0, 50_000), st.sampled_from([0.5, 1, 15, 60]), st.integers(2, 12_000))
 def test_chunks_cover_every_step_once_within_the_limit(steps, step_s, max_points):
     start = 1_700_000_000

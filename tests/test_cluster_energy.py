@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from footprint.cluster.energy import (
@@ -38,6 +38,7 @@ def test_power_trapezoid_and_gaps_left_out():
         0: (300.0, False), 1: (400.0, False)}
 
 
+@settings(deadline=None, max_examples=60)
 @given(st.lists(st.floats(0, 1000, allow_nan=False), min_size=1, max_size=50))
 def test_int_split_keeps_the_rounded_total(values):
     split = int_split(dict(enumerate(values)))
