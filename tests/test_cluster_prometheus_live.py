@@ -13,7 +13,6 @@ import socket
 import subprocess
 import threading
 import time
-import urllib.request
 
 import pytest
 
