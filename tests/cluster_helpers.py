@@ -47,6 +47,7 @@ class FakePrometheusAPI:
         self.watts, self.tokens_per_s = watts, tokens_per_s
         self.requests: list[dict] = []
         self.status: int | None = None
+        self.max_samples: int | None = None  # like Prometheus' --query.max-samples
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -78,6 +79,9 @@ class FakePrometheusAPI:
             return 400, {"status": "error", "errorType": "bad_data",
                          "error": '1:5: parse error: unexpected end of input'}
         points = int(round((end - start) / step)) + 1
+        if self.max_samples is not None and points > self.max_samples:
+            return 422, {"status": "error", "errorType": "execution",
+                         "error": "query processing would load too many samples into memory in query execution"}
         if points - 1 > 11_000:
             return 400, {"status": "error", "errorType": "bad_data", "error": "exceeded maximum resolution of "
                          "11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"}

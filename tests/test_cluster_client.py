@@ -43,6 +43,14 @@ def test_a_long_range_is_queried_in_chunks_and_merged(api):
     assert [t for t, _ in series[0].samples] == [start + k for k in range(30_001)]
 
 
+def test_a_query_over_the_sample_limit_is_split_further(api):
+    api.max_samples = 1_000
+    series = PrometheusClient(api.url).query_range("DCGM", 0, 5_000, 1)
+    assert [t for t, _ in series[0].samples] == list(range(5_001))
+    answered = [r for r in api.requests if float(r["end"]) - float(r["start"]) < 1_000]
+    assert sum(float(r["end"]) - float(r["start"]) + 1 for r in answered) == 5_001  # each step once
+
+
 def test_more_points_than_prometheus_allows_is_its_error_verbatim(api):
     with pytest.raises(PrometheusError, match="rejected query .*11,000 points per timeseries"):
         PrometheusClient(api.url, max_points=50_000).query_range("DCGM", 0, 20_000, 1)

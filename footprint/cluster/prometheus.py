@@ -142,9 +142,20 @@ class PrometheusClient:
         """Evaluate `query` at every step in [start, end], in windows under Prometheus' points limit."""
         parts = []
         for window_start, window_end in chunk_ranges(start_s, end_s, step_s, self.max_points):
-            form = {"query": query, "start": _fmt(window_start), "end": _fmt(window_end), "step": _fmt(step_s)}
-            parts.append(parse_matrix(self._post("/api/v1/query_range", form, query), query))
+            parts.extend(self._window(query, window_start, window_end, step_s))
         return merge_series(parts)
+
+    def _window(self, query: str, start_s: float, end_s: float, step_s: float) -> list[list[Series]]:
+        form = {"query": query, "start": _fmt(start_s), "end": _fmt(end_s), "step": _fmt(step_s)}
+        try:
+            return [parse_matrix(self._post("/api/v1/query_range", form, query), query)]
+        except PrometheusError as exc:
+            # Many series x many points can pass --query.max-samples (50M by default): halve the window.
+            steps = int(round((end_s - start_s) / step_s))
+            if "too many samples" not in str(exc) or steps < 2:
+                raise
+        middle = start_s + (steps // 2) * step_s
+        return self._window(query, start_s, middle, step_s) + self._window(query, middle + step_s, end_s, step_s)
 
 
 def _fmt(value: float) -> str:
