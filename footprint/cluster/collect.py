@@ -5,6 +5,13 @@ the step's start: collecting the same or an overlapping range again adds nothing
 a grid of multiples of the step (unix time), so every collection of a range sees the same
 intervals; a window [from, to] covers the steps that start at or after `from` and end at or
 before `to`.
+
+Tokens reach a GPU through shared labels: the same pod (namespace + pod, as DCGM exporter's
+Kubernetes mode and Prometheus' pod discovery both give), else the same node (`Hostname`,
+`node_name`, `node`..., else the host part of `instance`). A token series' use case is its own
+mapping, else its GPU's. A GPU whose tokens belong to several use cases (or partly to none) is
+`shared`: accounting splits each step by the use cases' tokens (interval_tokens); one use case
+gets it all; no tokens: the GPU's own mapping, else unallocated (use_case NULL).
 """
 
 from __future__ import annotations
