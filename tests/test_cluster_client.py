@@ -91,7 +91,7 @@ def test_redirects_to_another_host_are_refused():
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         with pytest.raises(PrometheusError, match="redirects to http://elsewhere.example"):
             PrometheusClient(f"http://127.0.0.1:{server.server_address[1]}").query_range("up", 0, 10, 1)

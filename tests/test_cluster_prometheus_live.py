@@ -102,7 +102,7 @@ def _exporter(render):
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", _free_port()), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server
 
 
