@@ -61,6 +61,18 @@ def test_dcgm_power_is_used_only_where_the_counter_is_absent():
     assert units["GPU-b"].method == METHOD_DCGM_POWER and units["GPU-b"].steps == {0: (110.0, False)}
 
 
+def test_a_counter_reset_step_is_taken_from_the_power_gauge_where_there_is_one():
+    gpu = {"gpu": "0", "UUID": "GPU-a", "Hostname": "n"}
+    series = [
+        _series("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", [(0, 9e6), (1, 9e6 + 300_000), (2, 120_000), (3, 420_000)], **gpu),
+        _series("DCGM_FI_DEV_POWER_USAGE", [(0, 300.0), (1, 300.0), (2, 300.0), (3, 300.0)], **gpu),
+    ]
+    (unit,) = energy_units(series, 1)
+    assert unit.steps == {0: (300.0, False), 1: (300.0, True), 2: (300.0, False)}
+    (alone,) = energy_units(series[:1], 1)
+    assert alone.steps[1] == (120.0, False)  # no gauge: what the counter saw since the reset
+
+
 def test_leading_hole_filled_at_first_rate_when_the_device_was_running():
     running = EnergyUnit({"UUID": "a"}, METHOD_DCGM_COUNTER, {12: (300.0, False), 13: (310.0, False)}, counted_j=5e3)
     fresh = EnergyUnit({"UUID": "b"}, METHOD_DCGM_COUNTER, {12: (300.0, False)}, counted_j=100.0)

@@ -63,6 +63,11 @@ def counter_increments(samples, step_s: float) -> dict[int, tuple[float, bool]]:
     return out
 
 
+def reset_steps(samples, step_s: float) -> set[int]:
+    """Start indices of the steps over which a counter went down (a reset)."""
+    return {step_index(t0, step_s) for (t0, v0), (_t1, v1) in zip(samples, samples[1:]) if v1 < v0}
+
+
 def power_increments(samples, step_s: float) -> dict[int, tuple[float, bool]]:
     """Energy (J) per step from power samples (W): trapezoid between consecutive steps.
 
@@ -120,9 +125,14 @@ def energy_units(series: list[Series], step_s: float) -> list[EnergyUnit]:
             kepler.setdefault(s.name, []).append((labels, s))
     units_out: list[EnergyUnit] = []
     for ident, s in counters.items():
-        steps = counter_increments(s.samples, step_s)
-        units_out.append(EnergyUnit(dict(ident), METHOD_DCGM_COUNTER,
-                                    {i: (units.mj_to_j(j), low) for i, (j, low) in steps.items()},
+        steps = {i: (units.mj_to_j(j), low) for i, (j, low) in counter_increments(s.samples, step_s).items()}
+        # Over a reset step the counter only shows what was counted since the reset; the power
+        # gauge of the same GPU, where there is one, covers the whole step (flagged all the same).
+        resets = reset_steps(s.samples, step_s)
+        if resets and ident in powers:
+            by_power = power_increments(powers[ident].samples, step_s)
+            steps.update({i: (by_power[i][0], True) for i in resets if i in by_power})
+        units_out.append(EnergyUnit(dict(ident), METHOD_DCGM_COUNTER, steps,
                                     units.mj_to_j(s.samples[0][1]) if s.samples else None))
     for ident, s in powers.items():
         if ident not in counters:  # the counter is absent on GPUs before Volta or when not exported
