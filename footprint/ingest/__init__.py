@@ -23,7 +23,9 @@ FORMATS = ("csv", "jsonl", "parquet", "openai", "anthropic", "litellm", "ollama"
 _EXTENSIONS = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq")
 # UTC: timestamps with offsets convert to naive UTC. memory_limit: DuckDB spills to <db>.tmp beyond
 # it (whitelisted columns only), keeping a 10M-row ingest well under 2 GB of RSS.
-_SESSION_SETTINGS = {"TimeZone": "UTC", "memory_limit": "1GB"}
+# max_vacuum_tasks: a checkpoint after a bulk load otherwise rewrites ("vacuums") every new row group,
+# ~4 s of CPU for 3M rows (as long as the load itself); the rows are already compressed on disk.
+_SESSION_SETTINGS = {"TimeZone": "UTC", "memory_limit": "1GB", "max_vacuum_tasks": "0"}
 
 __all__ = ["FORMATS", "FileResult", "IngestSummary", "detect_format", "ingest_paths", "list_ingests"]
 
@@ -239,6 +241,8 @@ def ingest_paths(
                 results.append(result)
             finally:
                 source.close()
+        # Checkpoint now, while vacuuming is off (else closing the store would, with it on).
+        store.conn.execute("CHECKPOINT")
     finally:
         for key, value in previous.items():
             store.conn.execute(f"SET {key} = '{value}'")
