@@ -265,3 +265,26 @@ def test_cli_map_needs_column_equals_field(invoke, tmp_path):
     f = _write(tmp_path / "u.csv", HEADER)
     result = invoke("ingest", str(f), "--map", "nonsense")
     assert result.exit_code == 2
+
+
+def test_progress_bar_only_on_a_terminal_for_big_files(tmp_path, monkeypatch):
+    import cli
+
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"x" * (cli._PROGRESS_MIN_BYTES + 1))
+    small = _write(tmp_path / "small.csv", HEADER)
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True, raising=False)
+    assert cli._wants_progress([str(big)], as_json=False)
+    assert not cli._wants_progress([str(big)], as_json=True)
+    assert not cli._wants_progress([str(small)], as_json=False)
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: False, raising=False)
+    assert not cli._wants_progress([str(big)], as_json=False)
+
+
+def test_progress_callback_and_session_settings_restored(uc_store, tmp_path):
+    f = _write(tmp_path / "u.csv", HEADER + "".join(f"2026-07-01T10:00:00,chat,m,{i},1,r{i}\n" for i in range(2000)))
+    before = uc_store.execute("SELECT current_setting('TimeZone'), current_setting('memory_limit')").fetchone()
+    calls = []
+    ingest_paths(uc_store, [f], progress=lambda label, pct: calls.append((label, pct)))
+    assert uc_store.execute("SELECT current_setting('TimeZone'), current_setting('memory_limit')").fetchone() == before
+    assert all(label == str(f) and 0 <= pct <= 100 for label, pct in calls)

@@ -25,7 +25,11 @@ _EXTENSIONS = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq")
 # it (whitelisted columns only), keeping a 10M-row ingest well under 2 GB of RSS.
 # max_vacuum_tasks: a checkpoint after a bulk load otherwise rewrites ("vacuums") every new row group,
 # ~4 s of CPU for 3M rows (as long as the load itself); the rows are already compressed on disk.
-_SESSION_SETTINGS = {"TimeZone": "UTC", "memory_limit": "1GB", "max_vacuum_tasks": "0"}
+# Progress: DuckDB tracks it (query_progress() feeds the CLI's bar) but never prints its own bar.
+_SESSION_SETTINGS = {
+    "TimeZone": "UTC", "memory_limit": "1GB", "max_vacuum_tasks": "0",
+    "enable_progress_bar": "true", "enable_progress_bar_print": "false",
+}
 
 __all__ = ["FORMATS", "FileResult", "IngestSummary", "detect_format", "ingest_paths", "list_ingests"]
 
@@ -245,7 +249,10 @@ def ingest_paths(
         store.conn.execute("CHECKPOINT")
     finally:
         for key, value in previous.items():
-            store.conn.execute(f"SET {key} = '{value}'")
+            if key == "memory_limit":  # shown rounded (18.8 GiB): setting it back would lower it
+                store.conn.execute("RESET memory_limit")
+            else:
+                store.conn.execute(f"SET {key} = '{value}'")
     dropped: dict[str, int] = {}
     for r in results:
         for name in r.fields_dropped:
