@@ -2,10 +2,10 @@
 
     python bench/bench_ingest.py [--quick]
 
-For a generated CSV (3M and 10M rows; 300k and 1M with --quick) and a JSONL file, times
+For a generated CSV (3M and 10M rows; 300k and 1M with --quick) and a 1M-row JSONL file, times
 `footprint ingest FILE` (a fresh process: start-up, validation and dedup included) against
 `CREATE TABLE t AS SELECT * FROM read_csv(FILE)` (read_json for JSONL) in a file database, in the
-same run. Targets: ratio >= 0.5 (goal 0.7); peak RSS < 2 GB for the 10M-row file.
+same run, each the best of two. Targets: ratio >= 0.5 (goal 0.7); peak RSS < 2 GB for the 10M-row file.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _run_quiet(argv: list[str], env: dict) -> tuple[float, float]:
 
 
 def _footprint_env(work: Path) -> dict:
-    env = {**os.environ, "FOOTPRINT_DB": str(work / "fp" / "footprint.duckdb")}
+    env = {**os.environ, "FOOTPRINT_DB": str(work / "footprint.duckdb")}
     exe = footprint_exe()
     for slug in ("chat", "docs"):
         subprocess.run([exe, "usecase", "add", slug, "--name", slug, "--team", "bench", "--status", "pilot",
@@ -72,15 +72,19 @@ def _footprint_env(work: Path) -> dict:
 
 
 def measure(n: int, fmt: str, label: str, rss_target_mb: float | None = None) -> list[dict]:
+    """Best of two fresh-database ingests (the machines are noisy), then a re-ingest of the same file."""
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         work = Path(tmp)
         path = work / f"usage.{fmt}"
         _generate(path, n, fmt)
         bare_s = _bare_duckdb_s(path, fmt, work)
-        env = _footprint_env(work)
-        ingest_s, rss_mb = _run_quiet(
-            [footprint_exe(), "ingest", str(path), "--format", fmt, "--json"], env=env)
+        ingest_s, rss_mb = float("inf"), 0.0
+        for attempt in range(2):
+            env = _footprint_env(work / f"try{attempt}")
+            took, rss = _run_quiet([footprint_exe(), "ingest", str(path), "--format", fmt, "--json"], env=env)
+            ingest_s, rss_mb = min(ingest_s, took), max(rss_mb, rss)
         again_s, _ = _run_quiet([footprint_exe(), "ingest", str(path), "--format", fmt, "--json"], env=env)
+        bare_s = min(bare_s, _bare_duckdb_s(path, fmt, work))
     ratio = bare_s / ingest_s
     rows = [
         row(f"ingest {label} {fmt} (rows/s)", n / ingest_s, "rows/s", ">= 0.5x bare DuckDB (goal 0.7x)", ratio >= 0.5,

@@ -41,7 +41,7 @@ def plan(source: Source) -> Plan:
     return Plan(
         display=source.display,
         source_format="anthropic",
-        relation=json_relation(_COLUMNS),
+        relation=json_relation(_COLUMNS, source),
         path=source.path,
         exprs={
             "model": "coalesce(result.message.model, model)",

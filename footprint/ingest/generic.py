@@ -113,7 +113,7 @@ def plan_table(
         columns = sorted({k for o in objects for k in o})
         wanted = set(mapping) | set(preset) | set(FIELDS)
         # Every whitelisted name is read even when the sample lacks it (it may appear later).
-        relation = json_relation({name: "VARCHAR" for name in sorted(wanted)})
+        relation = json_relation({name: "VARCHAR" for name in sorted(wanted)}, source)
         is_array = first_char(source) == "["
         offset, word = (0, "record ") if is_array else (0, "")
         columns = sorted(set(columns) | wanted)

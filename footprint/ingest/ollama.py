@@ -21,7 +21,7 @@ def plan(source: Source) -> Plan:
     return Plan(
         display=source.display,
         source_format="ollama",
-        relation=json_relation(_COLUMNS),
+        relation=json_relation(_COLUMNS, source),
         path=source.path,
         exprs={
             "timestamp": "created_at",

@@ -54,7 +54,7 @@ def plan(source: Source) -> Plan:
     return Plan(
         display=source.display,
         source_format="openai",
-        relation=json_relation(_COMPLETION_COLUMNS),
+        relation=json_relation(_COMPLETION_COLUMNS, source),
         path=source.path,
         exprs={
             "timestamp": "coalesce(response.body.created, response.body.created_at, response.created, created, created_at)",
@@ -83,7 +83,7 @@ def _page_plan(source: Source, objects: list[dict]) -> Plan:
     """Usage API buckets: one row per (bucket, result), with its request count."""
     relation = (
         "(SELECT b.start_time AS start_time, b.end_time AS end_time, unnest(b.results) AS r "
-        f"FROM (SELECT unnest(data) AS b FROM {json_relation(_PAGE_COLUMNS)}))"
+        f"FROM (SELECT unnest(data) AS b FROM {json_relation(_PAGE_COLUMNS, source)}))"
     )
     kept_result = {k: True for k in (
         "object", "input_tokens", "input_cached_tokens", "input_cache_write_tokens", "output_tokens",

@@ -15,7 +15,7 @@ from typing import Callable
 
 import duckdb
 
-from footprint.errors import FootprintError, InputFileError
+from footprint.errors import DatabaseError, FootprintError, InputFileError
 from footprint.ingest.plan import FIELDS, TOKEN_FIELDS, Plan
 from footprint.store import Store
 
@@ -344,11 +344,13 @@ def run_plan(
         return result
     except FootprintError:
         raise
-    except BaseException:
+    except BaseException as exc:
         try:
             conn.execute("ROLLBACK")
         except duckdb.Error:
             pass
+        if isinstance(exc, duckdb.Error):
+            raise DatabaseError(f"{plan.display}: ingest failed, nothing written: {_first_line(exc)}") from None
         raise
     finally:
         if stdin:

@@ -156,10 +156,28 @@ def dropped_paths(objects: list[dict], kept: dict) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def json_relation(columns: dict[str, str]) -> str:
+def json_format(source: Source) -> str:
+    """read_json's format for this input: 'newline_delimited' reads in parallel, 'auto' cannot.
+
+    An array is 'array'; one complete object on the first line means NDJSON; anything else
+    (a pretty-printed object) is 'unstructured'.
+    """
+    text = head_text(source).lstrip("\ufeff \t\r\n")
+    if text.startswith("["):
+        return "array"
+    first = text.split("\n", 1)[0].strip()
+    try:
+        json.loads(first)
+    except ValueError:
+        return "unstructured"
+    return "newline_delimited"
+
+
+def json_relation(columns: dict[str, str], source: Source | None = None) -> str:
     """read_json over $path reading only `columns` (name -> DuckDB type); every other key is skipped."""
     spec = ", ".join(f"'{_sq(name)}': '{_sq(kind)}'" for name, kind in columns.items())
-    return f"read_json($path, format = 'auto', records = true, columns = {{{spec}}})"
+    fmt = json_format(source) if source is not None else "auto"
+    return f"read_json($path, format = '{fmt}', records = true, columns = {{{spec}}})"
 
 
 def _sq(text: str) -> str:
