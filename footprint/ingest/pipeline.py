@@ -301,13 +301,15 @@ def run_plan(
                 if rejected and reject_path is not None:
                     _write_rejects(conn, sql, params, reject_path)
                     reject_file = str(reject_path)
+            stored_before = conn.execute("SELECT count(*) FROM usage").fetchone()[0]  # from metadata: instant
             text = sql.insert(strict=not skip_bad)
             inserted = _execute(conn, text, params, watcher).fetchone()[0]
         except duckdb.Error as exc:
             conn.execute("ROLLBACK")
             raise _diagnose(store, plan, sql, params, exc) from None
         # Key-only queries: cheap checks first, the DELETE (which counts what it removes) only when needed.
-        present, repeated = store.query("ingest/count_duplicates", {"ingest_id": ingest_id}).fetchone()
+        check = "ingest/count_duplicates" if stored_before else "ingest/count_repeated"
+        present, repeated = store.query(check, {"ingest_id": ingest_id}).fetchone()
         dropped = 0
         if present or repeated:
             dropped = store.query("ingest/delete_duplicates", {"ingest_id": ingest_id}).fetchone()[0]
