@@ -41,7 +41,7 @@ def _bare_duckdb_s(path: Path, fmt: str, work: Path) -> float:
     best = float("inf")
     for _ in range(2):
         db = work / "bare.duckdb"
-        conn = duckdb.connect(str(db))
+        conn = duckdb.connect(str(db), config={"enable_progress_bar": False})
         start = time.perf_counter()
         conn.execute(f"CREATE TABLE t AS SELECT * FROM {reader}('{path}')")
         best = min(best, time.perf_counter() - start)
