@@ -310,6 +310,130 @@ def benefit_list(
 
 # --- collectors (issue 4) --------------------------------------------------------------------
 
+UseCaseReq = Annotated[str, typer.Option("--use-case", help="Registered use case the energy goes to.", metavar="SLUG")]
+IntervalOpt = Annotated[float, typer.Option("--interval", help="Seconds per interval record.", metavar="S")]
+
+
+def _db_path():
+    from footprint.store import resolve_db_path
+
+    return resolve_db_path(state.db)
+
+
+@app.command(
+    "run",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    options_metavar="--use-case SLUG [--interval S] -- CMD [ARGS]...",
+)
+def run_cmd(
+    ctx: typer.Context,
+    use_case: UseCaseReq,
+    interval: IntervalOpt = 10.0,
+) -> None:
+    """Run a command and record its host's GPU, CPU and RAM energy: footprint run --use-case SLUG -- CMD ARGS...
+
+    The command's stdin, stdout, stderr and exit code pass through untouched.
+    """
+    import os
+    import signal
+
+    from footprint.collectors.session import CommandError, run_command
+
+    argv = list(ctx.args)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise typer.BadParameter("give the command after --: footprint run --use-case SLUG -- CMD ARGS...")
+    try:
+        code = run_command(argv, use_case=use_case, db_path=_db_path(), interval_s=interval, notice=notice)
+    except CommandError as exc:
+        notice(f"error: {exc}")
+        raise typer.Exit(exc.exit_code)
+    if code < 0:  # the child died of a signal: die of the same one, as a shell would see it
+        sys.stdout.flush()
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+        raise typer.Exit(128 - code)
+    raise typer.Exit(code)
+
+
+@app.command("monitor")
+def monitor_cmd(
+    use_case: UseCaseReq,
+    interval: IntervalOpt = 10.0,
+    metrics_url: Annotated[
+        Optional[str], typer.Option("--metrics-url", help="Inference server's Prometheus /metrics URL (tokens served).", metavar="URL")
+    ] = None,
+    map_: Annotated[
+        Optional[list[str]], typer.Option("--map", help="Send a model's tokens to another use case (repeat).", metavar="MODEL=SLUG")
+    ] = None,
+    gpus: Annotated[
+        Optional[str], typer.Option("--gpus", help="GPUs to measure: indices and/or GPU- UUIDs (default: $CUDA_VISIBLE_DEVICES, else all).", metavar="LIST")
+    ] = None,
+) -> None:
+    """Sidecar: record this host's energy (and tokens served) every interval until SIGINT/SIGTERM."""
+    import signal
+    import threading
+
+    from footprint.collectors.session import monitor
+    from footprint.collectors.tokens import parse_mapping
+
+    mapping = parse_mapping(map_)
+    stop = threading.Event()
+
+    def _stop(_signum, _frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    summary = monitor(
+        use_case=use_case, db_path=_db_path(), interval_s=interval, metrics_url=metrics_url, mapping=mapping,
+        gpus=gpus, stop=stop, notice=notice,
+    )
+    notice(f"monitor stopped: {summary.records} interval(s) spooled")
+
+
+MEASUREMENT_COLUMNS = ["start", "end", "use_case", "host", "source", "gpu_j", "cpu_j", "ram_j", "cpu_method",
+                       "input_tokens", "output_tokens"]
+
+
+@app.command("measurements")
+def measurements_cmd(
+    use_case: Annotated[Optional[str], typer.Option("--use-case", help="Only this use case.", metavar="SLUG")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", help="Intervals ending after this time (ISO 8601, UTC).", metavar="T")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="Intervals starting before this time (ISO 8601, UTC).", metavar="T")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List measured interval records (energies in joules; empty = not measured)."""
+    from footprint.measurements import list_measurements
+    from footprint.periods import parse_timestamp
+
+    start = parse_timestamp(from_, "--from time") if from_ else None
+    end = parse_timestamp(to, "--to time") if to else None
+    with open_db() as store:
+        rows = list_measurements(store, use_case=use_case, start=start, end=end)
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        for key in ("gpu_j", "cpu_j", "ram_j"):
+            if row[key] is not None:
+                row[key] = f"{row[key]:.1f}"
+        row["start"] = row["start"].isoformat(timespec="seconds")
+        row["end"] = row["end"].isoformat(timespec="seconds")
+    print_table(rows, MEASUREMENT_COLUMNS)
+
+
+@app.command("doctor")
+def doctor_cmd(as_json: JsonOpt = False) -> None:
+    """What can be measured here and how: NVML, CodeCarbon's CPU/RAM method, database and spool."""
+    from footprint.doctor import diagnose, format_report
+
+    report = diagnose(_db_path())
+    if as_json:
+        print_json(report)
+    else:
+        typer.echo(format_report(report))
 
 
 # --- end collectors --------------------------------------------------------------------------
@@ -440,6 +564,93 @@ def estimate_command(
 
 
 # --- clusters (issue 8) ----------------------------------------------------------------------
+
+collect_app = typer.Typer(help="Collect measurements from other systems (Prometheus).", no_args_is_help=True)
+app.add_typer(collect_app, name="collect")
+
+
+@collect_app.command("prometheus")
+def collect_prometheus(
+    url: Annotated[str, typer.Option("--url", help="Prometheus server, e.g. http://prometheus:9090 (the only host contacted).")],
+    from_: Annotated[Optional[str], typer.Option("--from", help="Start: ISO 8601 (UTC if no offset) or unix seconds.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="End: ISO 8601 or unix seconds (default: now).")] = None,
+    step: Annotated[float, typer.Option("--step", help="Interval length in seconds (records are per step).")] = 60.0,
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML map of labels to use cases ([[map]] tables).")] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Keep collecting on a schedule until SIGINT/SIGTERM.")] = False,
+    every: Annotated[float, typer.Option("--every", help="With --watch: seconds between collections.")] = 300.0,
+    lag: Annotated[float, typer.Option("--lag", help="Stay this many seconds behind now (scrapes land late); for --watch and a missing --to.")] = 60.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read GPU energy (DCGM exporter, Kepler) and tokens (vLLM, SGLang) from Prometheus into measurements."""
+    import signal
+    import threading
+    import time
+
+    from footprint import cluster
+    from footprint.cluster.collect import from_unix, parse_time, to_unix
+    from footprint.errors import ValidationError
+
+    client = cluster.PrometheusClient(url)
+    mapping = cluster.load_mapping(config)
+    if mapping.use_cases:
+        from footprint import register
+        from footprint.errors import NotFoundError
+
+        with open_db() as store:
+            try:
+                register.require_use_cases(store, sorted(mapping.use_cases))
+            except NotFoundError as exc:
+                raise NotFoundError(f"{config}: {exc}") from None
+
+    def report(result) -> None:
+        if as_json and watch:  # one JSON object per line and cycle, for a log shipper
+            typer.echo(json.dumps(result.to_json(), sort_keys=True))
+        elif as_json:
+            print_json(result.to_json())
+        elif result.start is None:
+            notice("no complete step in the window: nothing collected")
+        else:
+            methods = ", ".join(f"{m} {n}" for m, n in sorted(result.methods.items())) or (
+                "no DCGM or Kepler GPU energy series found in this window")
+            typer.echo(
+                f"collected {result.start.isoformat()}..{result.end.isoformat()} step {result.step_s:g}s: "
+                f"{result.records} records ({result.added} new, {result.skipped_overlap} already covered), "
+                f"{result.gpu_j:.1f} J GPU ({result.unallocated_j:.1f} J unallocated); {methods}"
+            )
+            if result.unlinked_token_series:
+                notice(f"{result.unlinked_token_series} token series share no pod or node label with a GPU series: "
+                       "their tokens split nothing (give both a common `node` label)")
+
+    if not watch:
+        if from_ is None:
+            raise typer.BadParameter("--from is required (or use --watch)")
+        start_s = parse_time(from_, "--from time")
+        # A step whose scrape has not landed yet would be stored short and never corrected:
+        # without --to, or with one in the future, stop --lag seconds before now.
+        settled = time.time() - lag
+        end_s = parse_time(to, "--to time") if to else settled
+        if end_s > time.time():
+            notice(f"--to is in the future: collecting up to {from_unix(settled).isoformat(timespec='seconds')} (now - --lag)")
+            end_s = settled
+        report(cluster.collect(open_db, client, start_s, end_s, step, mapping))
+        return
+
+    if to is not None:
+        raise ValidationError("--to makes no sense with --watch (it collects up to now minus --lag)")
+    if from_ is not None:
+        start_s = parse_time(from_, "--from time")
+    else:
+        with open_db() as store:
+            last = cluster.last_collected(store)
+        start_s = to_unix(last) if last else time.time() - lag - every
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    notice(f"watching {client.url} every {every:g}s (step {step:g}s, lag {lag:g}s); stop with Ctrl-C")
+    cluster.watch(open_db, client, step, every, lag, start_s, mapping, stop, on_cycle=report,
+                  on_error=lambda exc: notice(f"error: {exc} (retrying in {every:g}s)"))
+    notice("stopped")
+
 
 
 
