@@ -480,6 +480,8 @@ def _print_estimate(result) -> None:
     typer.echo("  ranges: 80% prediction intervals")
     if inputs.get("assumed"):
         shown = {**inputs, "country": inputs.get("country") or "none (world average grid)"}
+        if inputs.get("prompt_tokens_assumed"):
+            shown["input_tokens"] = f"{inputs['prompt_tokens_assumed']} (reference prompt per response)"
         assumed = ", ".join(f"{k}={shown.get(k)}" for k in inputs["assumed"])
         typer.echo(f"  assumed: {assumed}")
     typer.echo("  sources: " + "; ".join(s.get("what", "") for s in data["sources"]))
