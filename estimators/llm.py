@@ -134,7 +134,8 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
     requests = np.where(np.isnan(requests), np.maximum(1.0, out_tokens / physics.MAX_RESPONSE_TOKENS), requests)
     response_tokens = np.maximum(out_tokens / requests, 1.0)
     prompt_known = in_tokens > 0
-    prompt_tokens = np.where(prompt_known, in_tokens, requests * physics.REFERENCE_PROMPT_TOKENS)
+    # No tokens at all is no response: no reference prompt either.
+    prompt_tokens = np.where(prompt_known, in_tokens, np.where(out_tokens > 0, requests * physics.REFERENCE_PROMPT_TOKENS, 0.0))
 
     params = _column(columns, ("params", "params_b"), n)
     active = _column(columns, ("active_params", "active_params_b"), n)
@@ -346,7 +347,7 @@ def estimate_llm(
         "input_tokens": int(input_tokens or 0),
         "requests": float(arrays["requests"][0]),
         "output_tokens_per_response": float(arrays["response_tokens"][0]),
-        "prompt_tokens_assumed": 0 if input_tokens else int(float(arrays["requests"][0]) * physics.REFERENCE_PROMPT_TOKENS),
+        "prompt_tokens_assumed": 0 if input_tokens or not output_tokens else int(float(arrays["requests"][0]) * physics.REFERENCE_PROMPT_TOKENS),
         "gpu_j_per_output_token": float(arrays["gpu_j_per_output_token"][0]),
         "gpu_j_per_input_token": float(arrays["gpu_j_per_input_token"][0]),
         "assumed": assumed,

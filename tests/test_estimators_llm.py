@@ -71,6 +71,8 @@ def test_answer_length_sets_energy_per_token():
     summed = estimate_llm(params_b=8, output_tokens=10_000_000, gpu="H100", gpus=1, batch=16)
     assert summed.inputs["output_tokens_per_response"] == 16384
     assert summed.inputs["gpu_j_per_output_token"] == pytest.approx(per_token(16384), rel=1e-9)
+    # No tokens, no energy (no reference prompt for a response that did not happen).
+    assert _gpu(estimate_llm(params_b=8, output_tokens=0, gpu="H100", gpus=1, batch=16)) == 0
 
 
 def test_closed_model_uses_register_range_and_defaults():
