@@ -480,6 +480,8 @@ def _print_estimate(result) -> None:
     typer.echo("  ranges: 80% prediction intervals")
     if inputs.get("assumed"):
         shown = {**inputs, "country": inputs.get("country") or "none (world average grid)"}
+        if inputs.get("prompt_tokens_assumed"):
+            shown["input_tokens"] = f"{inputs['prompt_tokens_assumed']} (reference prompt per response)"
         assumed = ", ".join(f"{k}={shown.get(k)}" for k in inputs["assumed"])
         typer.echo(f"  assumed: {assumed}")
     typer.echo("  sources: " + "; ".join(s.get("what", "") for s in data["sources"]))
@@ -492,6 +494,7 @@ def estimate_command(
     active_params: Annotated[Optional[float], typer.Option("--active-params", help="Active parameters per token (MoE), billions.", min=0.0)] = None,
     output_tokens: Annotated[Optional[int], typer.Option("--output-tokens", help="Output (generated) tokens.", min=0)] = None,
     input_tokens: Annotated[int, typer.Option("--input-tokens", help="Input (prompt) tokens.", min=0)] = 0,
+    requests: Annotated[Optional[int], typer.Option("--requests", help="Responses the tokens span (default 1): sets the answer length.", min=1)] = None,
     gpu: Annotated[Optional[str], typer.Option("--gpu", help="H100, A100, B200, H200, L40S, A40, V100... (default H100, assumed).")] = None,
     gpus: Annotated[Optional[int], typer.Option("--gpus", help="GPUs serving one model replica (default: by model size).", min=1)] = None,
     batch: Annotated[Optional[int], typer.Option("--batch", help="Concurrent sequences (default 128, assumed, range 16-1024).", min=1)] = None,
@@ -502,7 +505,7 @@ def estimate_command(
     images: Annotated[Optional[int], typer.Option("--images", help="Images generated (text-to-image).", min=0)] = None,
     resolution: Annotated[Optional[str], typer.Option("--resolution", help="Image size WIDTHxHEIGHT (default 1024x1024).")] = None,
     steps: Annotated[Optional[int], typer.Option("--steps", help="Diffusion steps (default 50).", min=1)] = None,
-    input_file: Annotated[Optional[Path], typer.Option("--input", help="CSV of many rows (params, active_params, gpu, gpus, batch_size, precision, output_tokens; optional model, input_tokens, country).", metavar="FILE.csv")] = None,
+    input_file: Annotated[Optional[Path], typer.Option("--input", help="CSV of many rows (params, active_params, gpu, gpus, batch_size, precision, output_tokens; optional model, input_tokens, country, requests).", metavar="FILE.csv")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Estimate the energy, carbon, water and embodied carbon of LLM tokens or generated images."""
@@ -537,7 +540,7 @@ def estimate_command(
         result = estimate_llm(
             output_tokens=output_tokens, input_tokens=input_tokens, model=model, params_b=params,
             active_params_b=active_params, gpu=gpu, gpus=gpus, batch=batch, precision=precision,
-            country=country, pue=pue, calibration=_calibration_for(model),
+            country=country, pue=pue, calibration=_calibration_for(model), requests=requests,
         )
     if as_json:
         print_json(result.to_json())
