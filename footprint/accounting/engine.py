@@ -283,7 +283,7 @@ def account(
     # --- usage without measurement: estimated ----------------------------------------------
     estimates: dict[str, list[EstimateGroup]] = defaultdict(list)
     if _table_exists(store, "usage"):
-        groups = store.rows_as_dicts("report/usage_groups", params)
+        groups = _merge_groups(store.rows_as_dicts("report/usage_groups", params), use_cases)
         if groups:
             estimate = estimator or _default_estimator()
             for g in groups:
@@ -332,6 +332,20 @@ def account(
         totals=totals, conservation=conservation, factors=tuple(book.to_list()), methods=methods,
         warnings=tuple(warnings), input_weight=weight, allocate_idle=allocate_idle, has_data=has_data,
     )
+
+
+def _merge_groups(rows: list[dict], use_cases: dict) -> list[dict]:
+    """Usage sums per (use case, model), rows without a model taking the use case's registered model."""
+    merged: dict[tuple, dict] = {}
+    for g in rows:
+        uc = use_cases.get(g["use_case"])
+        model = g["model"] or (uc.model if uc else None)
+        key = (g["use_case"], model or "")
+        into = merged.setdefault(key, {"use_case": g["use_case"], "model": model, "requests": 0,
+                                       "input_tokens": 0, "output_tokens": 0})
+        for k in ("requests", "input_tokens", "output_tokens"):
+            into[k] += int(g[k] or 0)
+    return [merged[k] for k in sorted(merged)]
 
 
 def _estimate_group(g, use_cases, profile_of, estimate, year, buckets, estimates, warnings, book) -> None:
