@@ -13,12 +13,27 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from footprint.errors import FootprintError
 from footprint.records import Deployment, Purpose, Status
 
+
+class _FootprintGroup(TyperGroup):
+    """Root command group: the one place where library errors become a message and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except FootprintError as exc:
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(1) from None
+
+
 app = typer.Typer(
     name="footprint",
+    cls=_FootprintGroup,
     help="Environmental footprint of AI use cases: measure, estimate, report. Offline; per use case, never per person.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -451,13 +466,9 @@ def site_list(as_json: JsonOpt = False) -> None:
 
 
 def main() -> None:
-    """Console entry point: the one place where library errors become messages and exit codes."""
+    """Console entry point (errors are turned into messages by _FootprintGroup)."""
     try:
         app()
-    except FootprintError as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        typer.echo(f"error: {message}", err=True)
-        sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

@@ -1,0 +1,74 @@
+"""Shared helpers for benchmarks: timing medians, peak RSS of children, result rows, table printing."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def footprint_exe() -> str:
+    """The footprint console script of the running interpreter's environment."""
+    candidate = Path(sys.executable).parent / "footprint"
+    return str(candidate) if candidate.exists() else (shutil.which("footprint") or "footprint")
+
+
+def time_command(argv: list[str], repeat: int, env: dict | None = None, warmup: int = 1) -> list[float]:
+    """Wall times (s) of `repeat` runs after `warmup` discarded runs."""
+    times = []
+    for i in range(warmup + repeat):
+        start = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, env=env)
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.decode()[-300:]}")
+        if i >= warmup:
+            times.append(elapsed)
+    return times
+
+
+def run_measuring_peak_rss_mb(argv: list[str], env: dict | None = None) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of one child process."""
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            if env is not None:
+                os.execvpe(argv[0], argv, env)
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)
+    _, status, usage = os.wait4(pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {os.waitstatus_to_exitcode(status)}")
+    return elapsed, usage.ru_maxrss / 1024.0
+
+
+def row(name: str, value: float, unit: str, target: str, met: bool, reference: float | None = None,
+        ratio: float | None = None) -> dict:
+    out = {"name": name, "value": round(value, 4), "unit": unit, "target": target, "met": bool(met)}
+    if reference is not None:
+        out["reference"] = round(reference, 4)
+    if ratio is not None:
+        out["ratio"] = round(ratio, 3)
+    return out
+
+
+def print_table(rows: list[dict]) -> None:
+    headers = ["name", "value", "unit", "reference", "ratio", "target", "met"]
+    cells = [[("" if r.get(h) is None else str(r.get(h))) for h in headers] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    for c in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(c, widths)))
+
+
+median = statistics.median
