@@ -377,8 +377,10 @@ def report_cmd(
     allocate_idle: Annotated[bool, typer.Option("--allocate-idle", help="Share idle server energy out to the use cases it served.")] = False,
 ) -> None:
     """The quarterly CSR report: every use case's energy, carbon, water and embodied carbon against its benefit."""
-    from footprint.reports import build_report, render, write_atomic
+    from footprint.reports import build_report, check_target, render, write_atomic
 
+    if output is not None:
+        check_target(output)
     with open_db() as store:
         period = _report_period(store, quarter, start, end)
         report = build_report(store, period, allocate_idle=allocate_idle)

@@ -80,3 +80,40 @@ class StandInEstimator:
 
 
 T0 = datetime(2026, 7, 1)
+
+
+XSS_NAME = '<script>alert("x")</script>'
+XSS_TEAM = '<img src=x onerror=alert(1)><b>team</b>'
+
+
+def small_org(store, with_usage: bool = False) -> None:
+    """A small organisation over 2026-Q2/Q3: shared server, dedicated job, unallocated pod, a retired
+    use case, benefits for some, one use case with an XSS payload in its name and team."""
+    from footprint.sites import set_site
+
+    set_site(store, "dc", pue=1.3, wue_l_per_kwh=0.2, market_gco2e_per_kwh=20.0, country="FRA")
+    add_uc(store, "chat", region="dc", name="=cmd|' /C calc'!A0", team="-2+3")
+    add_uc(store, "docs", region="dc")
+    add_uc(store, "batch", region="dc")
+    add_uc(store, "xss", name=XSS_NAME, team=XSS_TEAM, deployment="api", model="gpt-4o", country="USA")
+    add_uc(store, "old")
+    register.retire_use_case(store, "old", datetime(2026, 5, 31).date())
+    records = []
+    for quarter_start, scale in ((datetime(2026, 4, 1), 0.8), (datetime(2026, 7, 1), 1.0)):
+        for i in range(48):
+            t = quarter_start + timedelta(hours=i)
+            toks = [("chat", 2000, int(900 * scale)), ("docs", 500, 300)] if i % 4 else []
+            if quarter_start.month == 4 and i % 4 == 1:
+                toks.append(("old", 100, 100))
+            records.append(rec(f"s{quarter_start.month}-{i}", t, minutes=60, host="srv", shared=True,
+                               gpu=3.6e5 * scale, cpu=7.2e4, ram=3.6e4, tokens=toks, gpu_devices="g0,g1"))
+        records.append(rec(f"b{quarter_start.month}", quarter_start + timedelta(days=3), minutes=120, host="gpu-b",
+                           use_case="batch", gpu=1.8e6, cpu=2e5, ram=5e4))
+        records.append(rec(f"u{quarter_start.month}", quarter_start + timedelta(days=4), minutes=60, host="pod-7",
+                           gpu=2e5, cpu=None, ram=None))
+    insert(store, records)
+    register.set_benefit(store, "chat", "2026-Q3", 120, "hours saved", "survey <b>Q3</b>")
+    register.set_benefit(store, "chat", "2026-Q2", 100, "hours saved", "survey")
+    register.set_benefit(store, "batch", "2026-Q3", 300, "=HYPERLINK(\"x\")", None)
+    if with_usage:
+        add_usage(store, [(datetime(2026, 7, 1) + timedelta(hours=h), "xss", "gpt-4o", 800, 200) for h in range(30)])

@@ -13,7 +13,7 @@ from footprint.errors import NotFoundError
 from footprint.periods import parse_quarter
 from footprint.sites import set_site
 from footprint.store import open_store
-from tests.report_helpers import T0, StandInEstimator, add_uc, add_usage, insert, rec
+from report_helpers import T0, StandInEstimator, add_uc, add_usage, insert, rec
 
 Q3 = parse_quarter("2026-Q3")
 UJ_PER_J = 1_000_000
@@ -199,7 +199,7 @@ def _expected_uj(records) -> int | None:
     return total
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=intervals, allocate=st.booleans())
 def test_conservation_is_exact(tmp_path_factory, data, allocate):
     path = tmp_path_factory.mktemp("prop") / "p.duckdb"

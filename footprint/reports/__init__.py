@@ -34,6 +34,19 @@ def render(report: dict, fmt: str, lang: str = "en") -> str:
     raise ValidationError(f"bad format {fmt!r}: expected one of {', '.join(FORMATS)}")
 
 
+def check_target(path: str | os.PathLike) -> Path:
+    """Fail before any work when the output file's folder is missing or not writable."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise FootprintError(f"cannot write {target}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise FootprintError(f"cannot write {target}: folder {folder} is not writable")
+    if target.is_dir():
+        raise FootprintError(f"cannot write {target}: it is a directory")
+    return target
+
+
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write `text` to `path` owner-only, through a temporary file in the same folder and a rename:
     readers see the old file or the whole new one, never half of it."""
@@ -63,4 +76,4 @@ def write_atomic(path: str | os.PathLike, text: str) -> Path:
     return target
 
 
-__all__ = ["FORMATS", "build_report", "render", "report_dict", "write_atomic"]
+__all__ = ["FORMATS", "build_report", "check_target", "render", "report_dict", "write_atomic"]
