@@ -14,7 +14,7 @@ color:#1a1a1a;line-height:1.45;padding:0 1rem}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;border-bottom:2px solid #2166ac;padding-bottom:.2rem;
 margin-top:2rem}h3{font-size:1.05rem;margin-bottom:.3rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem;font-size:.9rem}
-th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#eef3f8}td.num{text-align:right;white-space:nowrap}
 .range{color:#555;font-size:.8rem;white-space:nowrap}.flag{color:#a50026;font-weight:600}
 .kpis{display:flex;flex-wrap:wrap;gap:.8rem}.kpi{border:1px solid #ccc;border-radius:6px;padding:.6rem .9rem;
@@ -84,7 +84,7 @@ def render_html(report: dict, lang: str = "en", charts: list[tuple[str, str]] | 
         w(f'<div class="kpi"><div class="v">{value}</div><div class="l">{_e(label)}</div></div>')
     w("</div>")
     missing = [u for u in report["use_cases"] if u["benefit_missing"]]
-    w(f"<p><span class=\"flag\">{_e(t('no_benefit_flag', lang))}</span>: "
+    w(f"<p><span class=\"flag\">{_e(t('no_benefit_flag', lang))}</span>{_e(t('colon', lang))}"
       + (", ".join(_e(u["name"]) + f" (<code>{_e(u['slug'])}</code>)" for u in missing) or _e(t("none", lang)))
       + "</p>")
 

@@ -22,6 +22,7 @@ _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "A
               "November", "December")
 
 STRINGS = {
+    "colon": (": ", "\u00a0: "),  # French puts a no-break space before the colon
     "title": ("Environmental footprint of AI use cases", "Empreinte environnementale des cas d'usage d'IA"),
     "period": ("Period", "Période"),
     "from_to": ("from {start} to {end}", "du {start} au {end}"),

@@ -41,7 +41,7 @@ def render_md(report: dict, lang: str = "en") -> str:
              f"{_r(tot['water_l'], 'L', lang)} | {_c(tot['embodied_gco2e'], lang)} | {percent(tot['measured_share'], lang)} |",
              ""]
     missing = [u for u in report["use_cases"] if u["benefit_missing"]]
-    lines += [f"**{t('no_benefit_flag', lang)}**: " + (", ".join(f"{_md(u['name'])} (`{u['slug']}`)" for u in missing)
+    lines += [f"**{t('no_benefit_flag', lang)}**{t('colon', lang)}" + (", ".join(f"{_md(u['name'])} (`{u['slug']}`)" for u in missing)
                                                       or t("none", lang)), ""]
     lines += [f"## {t('use_cases', lang)}", "",
               f"| {t('use_case', lang)} | {t('team', lang)} | {t('status', lang)} | {t('energy', lang)} | "
@@ -58,9 +58,9 @@ def render_md(report: dict, lang: str = "en") -> str:
                      f"{percent(u['measured_share'], lang)} | {ben} | {per_text} | {trend} |")
     idle = report["idle"]
     lines += ["", f"## {t('idle', lang)}", "",
-              f"- {t('idle_energy', lang)}: {_r(idle['idle_energy_kwh'], 'kWh', lang)}",
-              f"- {t('unallocated_energy', lang)}: {_r(idle['unallocated_energy_kwh'], 'kWh', lang)}",
-              f"- {t('carbon_location', lang)}: {_c(idle['gco2e'], lang)}", ""]
+              f"- {t('idle_energy', lang)}{t('colon', lang)}{_r(idle['idle_energy_kwh'], 'kWh', lang)}",
+              f"- {t('unallocated_energy', lang)}{t('colon', lang)}{_r(idle['unallocated_energy_kwh'], 'kWh', lang)}",
+              f"- {t('carbon_location', lang)}{t('colon', lang)}{_c(idle['gco2e'], lang)}", ""]
     es = report["esrs"]
     lines += [f"## {t('esrs', lang)}", "", f"| {t('datapoint', lang)} | {t('value', lang)} |", "|---|---|"]
     for key, label, unit in (("e1_5_energy_mwh", "e1_5", "MWh"), ("e1_6_scope2_location_tco2e", "e1_6_s2l", "tCO2e"),
@@ -78,7 +78,7 @@ def render_md(report: dict, lang: str = "en") -> str:
         lines.append(f"| {_md(f.get('name'))} | {_md(vt)} {_md(f.get('unit') or '')} | {_md(f.get('source'))} | "
                      f"{_md(f.get('vintage') or '–')} | {_md(f.get('used_for'))} |")
     lines += ["", f"### {t('methods', lang)}", ""]
-    lines += [f"- `{m['method']}`: {_md(m['description'])}" for m in report["methods"]]
+    lines += [f"- `{m['method']}`{t('colon', lang)}{_md(m['description'])}" for m in report["methods"]]
     if report["warnings"]:
         lines += ["", f"## {t('warnings', lang)}", ""] + [f"- {_md(w)}" for w in report["warnings"]]
     return "\n".join(lines) + "\n"

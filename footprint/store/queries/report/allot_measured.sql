@@ -5,7 +5,7 @@
 -- then split between the overlapping records by their tokens in the segment (all known) or equally.
 -- Shares use differences of floored cumulative sums, so they add up to the whole exactly.
 CREATE OR REPLACE TEMP TABLE fp_allot AS
-WITH r AS (
+WITH r AS MATERIALIZED (
     SELECT m.record_id, m.host,
            epoch_us(m.start_ts) AS s0, epoch_us(m.end_ts) AS e0,
            greatest(epoch_us(m.start_ts), epoch_us($ps::TIMESTAMP)) AS s,
@@ -29,7 +29,7 @@ islands AS (
                   OVER (PARTITION BY host ORDER BY s, e, record_id ROWS UNBOUNDED PRECEDING) AS island
     FROM ordered
 ),
-sized AS (
+sized AS MATERIALIZED (
     SELECT *, count(*) OVER (PARTITION BY host, island) AS n FROM islands
 ),
 singles AS (

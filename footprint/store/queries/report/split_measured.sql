@@ -2,7 +2,7 @@
 -- it to its use case (NULL = unallocated); a shared record splits it by token weight
 -- (output tokens * w_out + input tokens * w_in); a shared record with no tokens is idle.
 -- Integer microjoules and floored cumulative shares: the parts add up to the record exactly.
-WITH a AS (
+WITH a AS MATERIALIZED (
     SELECT f.record_id, f.covered_us, coalesce(f.gpu_uj, 0) AS gpu_uj, coalesce(f.cpu_uj, 0) AS cpu_uj,
            coalesce(f.ram_uj, 0) AS ram_uj,
            m.host, m.use_case, m.shared, m.gpu_method, m.cpu_method, m.ram_method,
@@ -10,7 +10,7 @@ WITH a AS (
                + CAST(coalesce(m.input_tokens, 0) AS HUGEINT) * $w_in AS tok_w
     FROM fp_allot f JOIN measurements m USING (record_id)
 ),
-split_rows AS (
+split_rows AS MATERIALIZED (
     SELECT t.record_id, t.use_case,
            sum(CAST(t.output_tokens AS HUGEINT) * $w_out + CAST(t.input_tokens AS HUGEINT) * $w_in) AS w
     FROM interval_tokens t SEMI JOIN a ON a.record_id = t.record_id AND a.shared
@@ -22,9 +22,9 @@ tokens AS (
     -- a shared record without a split but with its own tokens and use case: all to that use case
     SELECT record_id, use_case, tok_w FROM a
     WHERE shared AND use_case IS NOT NULL AND tok_w > 0
-      AND record_id NOT IN (SELECT record_id FROM split_rows)
+      AND NOT EXISTS (SELECT 1 FROM split_rows s WHERE s.record_id = a.record_id)
 ),
-cum AS (
+cum AS MATERIALIZED (
     SELECT record_id, use_case, w,
            sum(w) OVER (PARTITION BY record_id ORDER BY use_case ROWS UNBOUNDED PRECEDING) AS cw,
            sum(w) OVER (PARTITION BY record_id) AS tw
@@ -39,7 +39,7 @@ parts AS (
     WHERE a.shared
     UNION ALL
     SELECT 'idle', NULL, host, gpu_method, cpu_method, ram_method, gpu_uj, cpu_uj, ram_uj
-    FROM a WHERE shared AND record_id NOT IN (SELECT record_id FROM cum)
+    FROM a WHERE shared AND NOT EXISTS (SELECT 1 FROM cum c WHERE c.record_id = a.record_id)
     UNION ALL
     SELECT CASE WHEN use_case IS NULL THEN 'unallocated' ELSE 'use_case' END, use_case, host,
            gpu_method, cpu_method, ram_method, gpu_uj, cpu_uj, ram_uj
