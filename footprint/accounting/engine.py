@@ -93,7 +93,7 @@ class _Bucket:
         self.impacts = self.impacts + Impacts(**parts)
 
 
-def _measured_parts(row: dict, profile: Profile, on_prem: bool) -> dict:
+def _measured_parts(row: dict, profile: Profile) -> dict:
     """Impacts of one measured row (a use case or idle, one host, one set of methods)."""
     it = ZERO
     by_kind = defaultdict(float)
@@ -176,6 +176,7 @@ def account(
         return profiles[key]
 
     # --- measured energy, split in SQL ----------------------------------------------------
+    store.execute("SET enable_progress_bar = false")  # a report's output is the only thing printed
     store.query("report/allot_measured", {**params, "w_out": w_out, "w_in": w_in})
     rows = store.rows_as_dicts("report/split_measured", {"w_out": w_out, "w_in": w_in})
     hosts = {r["host"]: r for r in store.rows_as_dicts("report/host_time")}
@@ -258,7 +259,7 @@ def account(
         slug = row["use_case"] if row["bucket"] == "use_case" else None
         key = slug if slug else row["bucket"]
         profile = profile_of(slug) if slug else host_profile(row["host"])
-        parts = _measured_parts(row, profile, on_prem=True)
+        parts = _measured_parts(row, profile)
         total_host = host_it[row["host"]]
         emb = host_embodied.get(row["host"], 0.0) * row["it_uj"] / total_host if total_host else 0.0
         host_embodied_left[row["host"]] = host_embodied_left.get(row["host"], 0.0) - emb
@@ -374,13 +375,19 @@ def _estimate_group(g, use_cases, profile_of, estimate, year, buckets, estimates
     embodied = Range(*_range_tuple(est.embodied_gco2e))
     sources = []
     for src in getattr(est, "sources", []) or []:
-        name = src.get("name") or src.get("source") or src.get("key") if isinstance(src, dict) else str(src)
-        if isinstance(src, dict):
-            book.add(f"estimator:{name}", name=str(name), value=src.get("value"), unit=src.get("unit"),
-                     source=str(src.get("source") or src.get("citation") or name),
-                     vintage=src.get("vintage") or src.get("year"), note=src.get("note"),
-                     used_for="token-based estimate")
-        sources.append(str(name))
+        if not isinstance(src, dict):
+            sources.append(str(src))
+            continue
+        name = str(src.get("what") or src.get("name") or src.get("key") or "estimator factor")
+        value = src.get("value")
+        value = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        origin = src.get("source") or "; ".join(
+            f"{k.replace('_source', '')}: {v}" for k, v in sorted(src.items()) if k.endswith("_source") and v)
+        book.add(f"estimator:{name}:{value}", name=name, value=value, unit=src.get("unit"),
+                 source=str(origin or "estimators"), vintage=src.get("vintage") or src.get("year"),
+                 note=src.get("detail") or src.get("formula") or src.get("locator"),
+                 used_for="token-based estimate (estimators)")
+        sources.append(name)
     on_prem = uc.deployment == "on-prem"
     parts = dict(energy_kwh=energy, gco2e=gco2e, gco2e_market=gco2e, water_l=water, embodied_gco2e=embodied,
                  estimated_kwh=energy.value)

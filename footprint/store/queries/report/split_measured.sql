@@ -1,49 +1,49 @@
 -- Each record's energy in the period (fp_allot) to its use case: a dedicated record gives all of
 -- it to its use case (NULL = unallocated); a shared record splits it by token weight
 -- (output tokens * w_out + input tokens * w_in); a shared record with no tokens is idle.
--- Integer microjoules and floored cumulative shares: the parts add up to the record exactly.
-WITH a AS MATERIALIZED (
-    SELECT f.record_id, f.covered_us, coalesce(f.gpu_uj, 0) AS gpu_uj, coalesce(f.cpu_uj, 0) AS cpu_uj,
-           coalesce(f.ram_uj, 0) AS ram_uj,
-           m.host, m.use_case, m.shared, m.gpu_method, m.cpu_method, m.ram_method,
-           CAST(coalesce(m.output_tokens, 0) AS HUGEINT) * $w_out
-               + CAST(coalesce(m.input_tokens, 0) AS HUGEINT) * $w_in AS tok_w
-    FROM fp_allot f JOIN measurements m USING (record_id)
-),
-split_rows AS MATERIALIZED (
-    SELECT t.record_id, t.use_case,
-           sum(CAST(t.output_tokens AS HUGEINT) * $w_out + CAST(t.input_tokens AS HUGEINT) * $w_in) AS w
-    FROM interval_tokens t SEMI JOIN a ON a.record_id = t.record_id AND a.shared
+-- Integer microjoules; a use case's part is f(cum) - f(previous cum) with f(c) = floor(E * c / total)
+-- and f(total) = E, so the parts are >= 0 and add up to the record's energy exactly.
+WITH split_rows AS MATERIALIZED (
+    SELECT t.record_id, t.use_case, sum(t.output_tokens * $w_out + t.input_tokens * $w_in) AS w
+    FROM interval_tokens t SEMI JOIN fp_allot f ON f.record_id = t.record_id AND f.shared
     GROUP BY t.record_id, t.use_case
 ),
 tokens AS (
     SELECT record_id, use_case, w FROM split_rows WHERE w > 0
     UNION ALL
     -- a shared record without a split but with its own tokens and use case: all to that use case
-    SELECT record_id, use_case, tok_w FROM a
+    SELECT record_id, use_case, tok_w FROM fp_allot f
     WHERE shared AND use_case IS NOT NULL AND tok_w > 0
-      AND NOT EXISTS (SELECT 1 FROM split_rows s WHERE s.record_id = a.record_id)
+      AND NOT EXISTS (SELECT 1 FROM split_rows s WHERE s.record_id = f.record_id)
 ),
 cum AS MATERIALIZED (
-    SELECT record_id, use_case, w,
+    SELECT record_id, use_case,
            sum(w) OVER (PARTITION BY record_id ORDER BY use_case ROWS UNBOUNDED PRECEDING) AS cw,
            sum(w) OVER (PARTITION BY record_id) AS tw
     FROM tokens
 ),
+upto AS (
+    SELECT c.record_id, c.use_case, f.host, f.gpu_method, f.cpu_method, f.ram_method,
+           CASE WHEN c.cw = c.tw THEN coalesce(f.gpu_uj, 0) ELSE least(coalesce(f.gpu_uj, 0), CAST(floor(coalesce(f.gpu_uj, 0) * (c.cw / c.tw)) AS BIGINT)) END AS g_up,
+           CASE WHEN c.cw = c.tw THEN coalesce(f.cpu_uj, 0) ELSE least(coalesce(f.cpu_uj, 0), CAST(floor(coalesce(f.cpu_uj, 0) * (c.cw / c.tw)) AS BIGINT)) END AS c_up,
+           CASE WHEN c.cw = c.tw THEN coalesce(f.ram_uj, 0) ELSE least(coalesce(f.ram_uj, 0), CAST(floor(coalesce(f.ram_uj, 0) * (c.cw / c.tw)) AS BIGINT)) END AS r_up
+    FROM cum c JOIN fp_allot f USING (record_id)
+),
 parts AS (
-    SELECT 'use_case' AS bucket, c.use_case, a.host, a.gpu_method, a.cpu_method, a.ram_method,
-           a.gpu_uj * c.cw // c.tw - a.gpu_uj * (c.cw - c.w) // c.tw AS gpu_uj,
-           a.cpu_uj * c.cw // c.tw - a.cpu_uj * (c.cw - c.w) // c.tw AS cpu_uj,
-           a.ram_uj * c.cw // c.tw - a.ram_uj * (c.cw - c.w) // c.tw AS ram_uj
-    FROM a JOIN cum c USING (record_id)
-    WHERE a.shared
+    SELECT 'use_case' AS bucket, use_case, host, gpu_method, cpu_method, ram_method,
+           g_up - lag(g_up, 1, 0) OVER w AS gpu_uj,
+           c_up - lag(c_up, 1, 0) OVER w AS cpu_uj,
+           r_up - lag(r_up, 1, 0) OVER w AS ram_uj
+    FROM upto
+    WINDOW w AS (PARTITION BY record_id ORDER BY use_case)
     UNION ALL
-    SELECT 'idle', NULL, host, gpu_method, cpu_method, ram_method, gpu_uj, cpu_uj, ram_uj
-    FROM a WHERE shared AND NOT EXISTS (SELECT 1 FROM cum c WHERE c.record_id = a.record_id)
+    SELECT 'idle', NULL, host, gpu_method, cpu_method, ram_method,
+           coalesce(gpu_uj, 0), coalesce(cpu_uj, 0), coalesce(ram_uj, 0)
+    FROM fp_allot f WHERE shared AND NOT EXISTS (SELECT 1 FROM cum c WHERE c.record_id = f.record_id)
     UNION ALL
     SELECT CASE WHEN use_case IS NULL THEN 'unallocated' ELSE 'use_case' END, use_case, host,
-           gpu_method, cpu_method, ram_method, gpu_uj, cpu_uj, ram_uj
-    FROM a WHERE NOT shared
+           gpu_method, cpu_method, ram_method, coalesce(gpu_uj, 0), coalesce(cpu_uj, 0), coalesce(ram_uj, 0)
+    FROM fp_allot WHERE NOT shared
 )
 SELECT bucket, use_case, host, gpu_method, cpu_method, ram_method,
        sum(gpu_uj) AS gpu_uj, sum(cpu_uj) AS cpu_uj, sum(ram_uj) AS ram_uj
