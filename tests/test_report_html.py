@@ -60,6 +60,9 @@ def test_french_report(report):
     assert f"{total:.2f}".replace(".", ",") in fr  # decimal comma
     assert "\u00a0kWh" in fr  # no-break space before the unit
     assert "Énergie" in fr and "Energy consumption" not in fr
+    # engine texts too: methods and what each factor is used for
+    assert "Compteur d&#x27;énergie du GPU lu par NVML" in fr and "GPU energy counter read through NVML" not in fr
+    assert "intensité carbone du réseau FRA" in fr and "PUE when neither" not in fr
 
 
 def _chromium() -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 
-from footprint.reports.i18n import best_carbon_unit, day, number, percent, quantity, t
+from footprint.reports.i18n import best_carbon_unit, day, number, percent, quantity, t, tr
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:2rem auto;max-width:60rem;
@@ -80,6 +80,12 @@ def render_html(report: dict, lang: str = "en", charts: list[tuple[str, str]] | 
         (t("embodied", lang), _carbon(tot["embodied_gco2e"], lang)),
         (t("measured_share", lang), _e(percent(tot["measured_share"], lang))),
     ]
+    prev = report.get("previous_totals")
+    if prev and report.get("previous_period"):
+        before = prev["gco2e"]["value"]
+        change = (f"{'+' if tot['gco2e']['value'] >= before else ''}"
+                  + quantity(100.0 * (tot["gco2e"]["value"] - before) / before, "%", lang, 0)) if before > 0 else t("new", lang)
+        kpis.append((f"{t('change', lang)} / {report['previous_period']['label']} ({t('carbon_location', lang)})", _e(change)))
     for label, value in kpis:
         w(f'<div class="kpi"><div class="v">{value}</div><div class="l">{_e(label)}</div></div>')
     w("</div>")
@@ -176,16 +182,16 @@ def render_html(report: dict, lang: str = "en", charts: list[tuple[str, str]] | 
     for f in report["factors"]:
         value = f.get("value")
         value_text = number(value, lang) if isinstance(value, (int, float)) else ("" if value is None else str(value))
-        note = f" <span class=\"range\">{_e(f.get('note'))}</span>" if f.get("note") else ""
-        w(f"<tr><td>{_e(f.get('name'))}</td><td class=\"num\">{_e(value_text)} {_e(f.get('unit') or '')}</td>"
-          f"<td>{_e(f.get('source'))}{note}</td><td>{_e(f.get('vintage') or '–')}</td><td>{_e(f.get('used_for'))}</td></tr>")
+        note = f" <span class=\"range\">{_e(tr(f.get('note'), lang))}</span>" if f.get("note") else ""
+        w(f"<tr><td>{_e(tr(f.get('name'), lang))}</td><td class=\"num\">{_e(value_text)} {_e(f.get('unit') or '')}</td>"
+          f"<td>{_e(f.get('source'))}{note}</td><td>{_e(f.get('vintage') or '–')}</td><td>{_e(tr(f.get('used_for'), lang))}</td></tr>")
     w("</tbody></table>")
     w(f"<h3>{_e(t('methods', lang))}</h3><table><thead><tr><th>{_e(t('method', lang))}</th><th></th>"
       f"<th>{_e(t('uncertainty', lang))}</th></tr></thead><tbody>")
     for m in report["methods"]:
         unc = m.get("uncertainty")
         unc_text = "± " + percent(unc, lang) if unc is not None else t("estimated", lang) + " (80 %)"
-        w(f"<tr><td><code>{_e(m['method'])}</code></td><td>{_e(m['description'])}</td><td>{_e(unc_text)}</td></tr>")
+        w(f"<tr><td><code>{_e(m['method'])}</code></td><td>{_e(tr(m['description'], lang))}</td><td>{_e(unc_text)}</td></tr>")
     w("</tbody></table>")
     if report["warnings"]:
         w(f"<h2>{_e(t('warnings', lang))}</h2><ul>" + "".join(f"<li>{_e(x)}</li>" for x in report["warnings"]) + "</ul>")

@@ -219,3 +219,62 @@ def best_carbon_unit(grams: float) -> tuple[float, str]:
     if a >= 1e3:
         return 1e-3, "kgCO2e"
     return 1.0, "gCO2e"
+
+
+# Fixed texts the accounting engine writes into the report data (methods, what each factor is used for).
+_FR_TEXTS = {
+    "GPU energy counter read through NVML (nvmlDeviceGetTotalEnergyConsumption deltas)":
+        "Compteur d'énergie du GPU lu par NVML (écarts de nvmlDeviceGetTotalEnergyConsumption)",
+    "GPU power read through NVML every 50-100 ms and integrated over time":
+        "Puissance du GPU lue par NVML toutes les 50 à 100 ms et intégrée dans le temps",
+    "GPU energy counter exported by NVIDIA DCGM exporter": "Compteur d'énergie du GPU exporté par NVIDIA DCGM exporter",
+    "GPU power exported by NVIDIA DCGM exporter, integrated over time":
+        "Puissance du GPU exportée par NVIDIA DCGM exporter, intégrée dans le temps",
+    "Energy attributed by Kepler (eBPF + RAPL/NVML) per pod": "Énergie attribuée par Kepler (eBPF + RAPL/NVML) par pod",
+    "Energy measured by CodeCarbon (its own emissions.csv)": "Énergie mesurée par CodeCarbon (son fichier emissions.csv)",
+    "CPU package energy from Intel/AMD RAPL counters (through CodeCarbon)":
+        "Énergie du processeur lue sur les compteurs RAPL Intel/AMD (par CodeCarbon)",
+    "CPU energy modelled from CPU load x TDP (CodeCarbon, no RAPL access)":
+        "Énergie du processeur modélisée par charge × TDP (CodeCarbon, sans accès RAPL)",
+    "CPU energy modelled as a constant share of TDP (CodeCarbon fallback)":
+        "Énergie du processeur modélisée comme part fixe du TDP (repli de CodeCarbon)",
+    "RAM energy modelled from installed memory (CodeCarbon RAM model)":
+        "Énergie de la mémoire modélisée d'après la mémoire installée (modèle RAM de CodeCarbon)",
+    "Energy estimated from token counts by footprint's fitted per-token estimator, with its 80 % interval":
+        "Énergie estimée à partir des jetons par l'estimateur ajusté de footprint, avec son intervalle à 80 %",
+    "as recorded by its collector": "telle qu'enregistrée par son collecteur",
+    "token split of shared hosts": "répartition par jetons des serveurs partagés",
+    "token-based estimate (estimators)": "estimation à partir des jetons (estimateurs)",
+    "facility energy = IT energy x PUE": "énergie du site = énergie informatique × PUE",
+    "market-based carbon": "carbone, méthode fondée sur le marché",
+    "on-site water = IT energy x WUE": "eau sur site = énergie informatique × WUE",
+    "PUE when neither use case nor site gives one": "PUE lorsque ni le cas d'usage ni le site n'en donnent",
+    "location-based carbon when no country is known": "carbone (localisation) lorsqu'aucun pays n'est connu",
+    "water of electricity generation = facility energy x factor":
+        "eau de la production d'électricité = énergie du site × facteur",
+    "embodied carbon per GPU (SCI amortisation)": "carbone intrinsèque par GPU (amortissement SCI)",
+    "GPU lifetime (SCI amortisation)": "durée de vie d'un GPU (amortissement SCI)",
+    "embodied carbon of the host server (SCI amortisation)": "carbone intrinsèque du serveur hôte (amortissement SCI)",
+    "server lifetime (SCI amortisation)": "durée de vie d'un serveur (amortissement SCI)",
+    "input token weight": "poids d'un jeton d'entrée",
+    "contractual factor": "facteur contractuel",
+    "on-site WUE": "WUE sur site",
+    "given by the user": "donné par l'utilisateur",
+    "user-given; must meet GHG Protocol Scope 2 quality criteria":
+        "donné par l'utilisateur ; doit respecter les critères de qualité Scope 2 du GHG Protocol",
+    "splits a shared server's energy: output tokens + weight x input tokens":
+        "répartit l'énergie d'un serveur partagé : jetons de sortie + poids × jetons d'entrée",
+}
+
+
+def tr(text: str | None, lang: str) -> str | None:
+    """A fixed engine text in the report's language (unknown texts, e.g. citations, stay as they are)."""
+    if text is None or lang != "fr":
+        return text
+    if text in _FR_TEXTS:
+        return _FR_TEXTS[text]
+    if text.startswith("grid intensity "):
+        return "intensité carbone du réseau " + text[len("grid intensity "):]
+    if text.startswith("location-based carbon (") and text.endswith(")"):
+        return "carbone, méthode fondée sur la localisation (" + text[len("location-based carbon ("):]
+    return text

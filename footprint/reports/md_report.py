@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from footprint.reports.i18n import best_carbon_unit, day, number, percent, quantity, t
+from footprint.reports.i18n import best_carbon_unit, day, number, percent, quantity, t, tr
 
 
 def _md(text) -> str:
@@ -75,10 +75,10 @@ def render_md(report: dict, lang: str = "en") -> str:
     for f in report["factors"]:
         v = f.get("value")
         vt = number(v, lang) if isinstance(v, (int, float)) else ("" if v is None else str(v))
-        lines.append(f"| {_md(f.get('name'))} | {_md(vt)} {_md(f.get('unit') or '')} | {_md(f.get('source'))} | "
-                     f"{_md(f.get('vintage') or '–')} | {_md(f.get('used_for'))} |")
+        lines.append(f"| {_md(tr(f.get('name'), lang))} | {_md(vt)} {_md(f.get('unit') or '')} | {_md(f.get('source'))} | "
+                     f"{_md(f.get('vintage') or '–')} | {_md(tr(f.get('used_for'), lang))} |")
     lines += ["", f"### {t('methods', lang)}", ""]
-    lines += [f"- `{m['method']}`{t('colon', lang)}{_md(m['description'])}" for m in report["methods"]]
+    lines += [f"- `{m['method']}`{t('colon', lang)}{_md(tr(m['description'], lang))}" for m in report["methods"]]
     if report["warnings"]:
         lines += ["", f"## {t('warnings', lang)}", ""] + [f"- {_md(w)}" for w in report["warnings"]]
     return "\n".join(lines) + "\n"
