@@ -72,6 +72,7 @@ BENEFITS = [
     ("tender-analysis", "2026-Q2", 96, "tenders analysed", "procurement tracking sheet"),
     ("tender-analysis", "2026-Q3", 88, "tenders analysed", "procurement tracking sheet"),
     ("data-analysis", "2026-Q2", 35, "reports produced", "statistics office activity report"),
+    ("data-analysis", "2026-Q3", 12, "reports produced", "statistics office activity report (until retirement)"),
 ]
 
 

@@ -14,13 +14,13 @@ color:#1a1a1a;line-height:1.45;padding:0 1rem}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;border-bottom:2px solid #2166ac;padding-bottom:.2rem;
 margin-top:2rem}h3{font-size:1.05rem;margin-bottom:.3rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem;font-size:.9rem}
-th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{background:#eef3f8}td.num{text-align:right;white-space:nowrap}
 .range{color:#555;font-size:.8rem;white-space:nowrap}.flag{color:#a50026;font-weight:600}
 .kpis{display:flex;flex-wrap:wrap;gap:.8rem}.kpi{border:1px solid #ccc;border-radius:6px;padding:.6rem .9rem;
 min-width:10rem}.kpi .v{font-size:1.3rem;font-weight:600}.kpi .l{font-size:.8rem;color:#444}
 figure{margin:1rem 0;page-break-inside:avoid}figure img{max-width:100%;height:auto}
-figcaption{font-weight:600;font-size:.9rem}.uc{page-break-inside:avoid;border-left:4px solid #2166ac;
+figcaption{font-weight:600;font-size:.9rem}.fnote{color:#555;font-size:.8rem}.uc{page-break-inside:avoid;border-left:4px solid #2166ac;
 padding-left:.8rem;margin:1rem 0}.note{font-size:.85rem;color:#444}
 @media print{body{margin:0;max-width:none}h2{page-break-after:avoid}a{color:inherit}}
 """
@@ -182,8 +182,8 @@ def render_html(report: dict, lang: str = "en", charts: list[tuple[str, str]] | 
     for f in report["factors"]:
         value = f.get("value")
         value_text = number(value, lang) if isinstance(value, (int, float)) else ("" if value is None else str(value))
-        note = f" <span class=\"range\">{_e(tr(f.get('note'), lang))}</span>" if f.get("note") else ""
-        w(f"<tr><td>{_e(tr(f.get('name'), lang))}</td><td class=\"num\">{_e(value_text)} {_e(f.get('unit') or '')}</td>"
+        note = f"<br><span class=\"fnote\">{_e(tr(f.get('note'), lang))}</span>" if f.get("note") else ""
+        w(f"<tr><td>{_e(tr(f.get('name'), lang))}</td><td>{_e(value_text)} {_e(f.get('unit') or '')}</td>"
           f"<td>{_e(f.get('source'))}{note}</td><td>{_e(f.get('vintage') or '–')}</td><td>{_e(tr(f.get('used_for'), lang))}</td></tr>")
     w("</tbody></table>")
     w(f"<h3>{_e(t('methods', lang))}</h3><table><thead><tr><th>{_e(t('method', lang))}</th><th></th>"
