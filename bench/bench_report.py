@@ -38,10 +38,10 @@ def build_db(path: Path, usage_rows: int, intervals: int) -> None:
                                                  deployment=dep, model=model, country="FRA"))
             register.set_benefit(store, slug, QUARTER, 100 + i, "hours saved", "bench")
         conn = store.conn
-        conn.execute("""CREATE TABLE IF NOT EXISTS usage (row_key VARCHAR, ts TIMESTAMP, use_case VARCHAR NOT NULL,
-            model VARCHAR, provider VARCHAR, input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
-            cached_input_tokens BIGINT, cache_creation_input_tokens BIGINT, images BIGINT, source_format VARCHAR,
-            ingest_id BIGINT)""")
+        conn.execute("""CREATE TABLE IF NOT EXISTS usage (row_key UHUGEINT NOT NULL, ts TIMESTAMP,
+            use_case VARCHAR NOT NULL, model VARCHAR, provider VARCHAR, input_tokens BIGINT NOT NULL,
+            output_tokens BIGINT NOT NULL, cached_input_tokens BIGINT, cache_creation_input_tokens BIGINT,
+            images BIGINT, requests BIGINT NOT NULL DEFAULT 1, source_format VARCHAR, ingest_id BIGINT)""")
         hosts = 10
         per_host = intervals // hosts
         span_us = 92 * 86400 * 1_000_000
@@ -67,7 +67,7 @@ def build_db(path: Path, usage_rows: int, intervals: int) -> None:
         """)
         conn.execute("""
             INSERT INTO usage (row_key, ts, use_case, model, provider, input_tokens, output_tokens, source_format)
-            SELECT 'k' || i,
+            SELECT i::UHUGEINT,
                    make_timestamp(epoch_us(TIMESTAMP '2026-07-01') + (hash(i) % $span)::BIGINT),
                    (['tender', 'triage', 'stats', 'search', 'chat'])[1 + (i % 5)],
                    (['mistral-large-latest', 'gpt-4o-mini', 'mistral-medium-latest', 'gpt-4o', NULL])[1 + (i % 5)],
@@ -86,7 +86,7 @@ def bare_sql_s(path: Path) -> float:
     conn.execute("""SELECT host, sum(gpu_j + cpu_j + ram_j) FROM measurements
                     WHERE end_ts > ?::TIMESTAMP AND start_ts < ?::TIMESTAMP GROUP BY host""", [PS, PE]).fetchall()
     conn.execute("SELECT use_case, sum(output_tokens), sum(input_tokens) FROM interval_tokens GROUP BY use_case").fetchall()
-    conn.execute("""SELECT use_case, model, count(*), sum(input_tokens), sum(output_tokens) FROM usage
+    conn.execute("""SELECT use_case, model, sum(requests), sum(input_tokens), sum(output_tokens) FROM usage
                     WHERE ts >= ?::TIMESTAMP AND ts < ?::TIMESTAMP GROUP BY ALL""", [PS, PE]).fetchall()
     elapsed = time.perf_counter() - start
     conn.close()

@@ -9,12 +9,13 @@ from footprint import register
 from footprint.measurements import insert_records
 from footprint.records import IntervalRecord, Range, TokenCount, UseCase
 
-# The `usage` table as contracted with ingest (migration 003); created here only while it has not landed.
+# The `usage` table of ingest's migration 003; created here only where that migration is absent.
 USAGE_DDL = """
 CREATE TABLE IF NOT EXISTS usage (
-    row_key VARCHAR, ts TIMESTAMP, use_case VARCHAR NOT NULL, model VARCHAR, provider VARCHAR,
+    row_key UHUGEINT NOT NULL, ts TIMESTAMP, use_case VARCHAR NOT NULL, model VARCHAR, provider VARCHAR,
     input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL, cached_input_tokens BIGINT,
-    cache_creation_input_tokens BIGINT, images BIGINT, source_format VARCHAR, ingest_id BIGINT
+    cache_creation_input_tokens BIGINT, images BIGINT, requests BIGINT NOT NULL DEFAULT 1,
+    source_format VARCHAR, ingest_id BIGINT
 )
 """
 
@@ -39,13 +40,14 @@ def insert(store, records):
     return insert_records(store, records)
 
 
-def add_usage(store, rows):
-    """rows: (ts, use_case, model, input_tokens, output_tokens)."""
+def add_usage(store, rows, requests: int = 1):
+    """rows: (ts, use_case, model, input_tokens, output_tokens); `requests` per row (>1: a usage bucket)."""
     store.execute(USAGE_DDL)
+    start = store.execute("SELECT count(*) FROM usage").fetchone()[0]
     for n, (ts, uc, model, i, o) in enumerate(rows):
         store.execute(
-            "INSERT INTO usage (row_key, ts, use_case, model, provider, input_tokens, output_tokens, source_format) "
-            "VALUES (?, ?, ?, ?, 'test', ?, ?, 'test')", [f"k{n}-{ts.isoformat()}-{uc}", ts, uc, model, i, o])
+            "INSERT INTO usage (row_key, ts, use_case, model, provider, input_tokens, output_tokens, requests, "
+            "source_format) VALUES (?, ?, ?, ?, 'test', ?, ?, ?, 'test')", [start + n, ts, uc, model, i, o, requests])
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,13 @@ def test_usage_without_measurement_is_estimated_once_per_group(store):
     assert srv.estimates == () and srv.measured_share > 0.9
 
 
+def test_usage_buckets_count_their_requests(store):
+    add_uc(store, "api", deployment="api", model="gpt-4o", country="IRL")
+    add_usage(store, [(T0, "api", None, 1000, 300), (T0 + timedelta(days=1), "api", None, 500, 100)], requests=25)
+    (group,) = account(store, Q3, estimator=StandInEstimator()).use_case("api").estimates
+    assert (group.requests, group.input_tokens, group.output_tokens) == (50, 1500, 400)
+
+
 def test_estimator_refusal_is_reported_not_dropped(store):
     add_uc(store, "api", deployment="api", model="unknown-model")
     add_usage(store, [(T0, "api", None, 10, 20)])

@@ -22,13 +22,13 @@ covered AS MATERIALIZED (
     )
 ),
 all_rows AS (
-    SELECT use_case, model, count(*) AS requests, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
+    SELECT use_case, model, sum(requests) AS requests, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
     FROM usage
     WHERE ts >= $ps::TIMESTAMP AND ts < $pe::TIMESTAMP
     GROUP BY use_case, model
 ),
 covered_rows AS (
-    SELECT u.use_case, u.model, count(*) AS requests, sum(u.input_tokens) AS input_tokens,
+    SELECT u.use_case, u.model, sum(u.requests) AS requests, sum(u.input_tokens) AS input_tokens,
            sum(u.output_tokens) AS output_tokens
     FROM usage u
     SEMI JOIN covered c ON c.use_case = u.use_case AND c.h = epoch_us(u.ts) // 3600000000
@@ -41,5 +41,5 @@ SELECT a.use_case, a.model, a.requests - coalesce(c.requests, 0) AS requests,
        a.output_tokens - coalesce(c.output_tokens, 0) AS output_tokens
 FROM all_rows a
 LEFT JOIN covered_rows c ON c.use_case = a.use_case AND c.model IS NOT DISTINCT FROM a.model
-WHERE a.requests - coalesce(c.requests, 0) > 0
+WHERE a.requests - coalesce(c.requests, 0) > 0 OR a.output_tokens - coalesce(c.output_tokens, 0) > 0
 ORDER BY a.use_case, a.model NULLS FIRST;
