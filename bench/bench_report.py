@@ -38,6 +38,7 @@ def build_db(path: Path, usage_rows: int, intervals: int) -> None:
                                                  deployment=dep, model=model, country="FRA"))
             register.set_benefit(store, slug, QUARTER, 100 + i, "hours saved", "bench")
         conn = store.conn
+        conn.execute("SET enable_progress_bar = false")
         conn.execute("""CREATE TABLE IF NOT EXISTS usage (row_key UHUGEINT NOT NULL, ts TIMESTAMP,
             use_case VARCHAR NOT NULL, model VARCHAR, provider VARCHAR, input_tokens BIGINT NOT NULL,
             output_tokens BIGINT NOT NULL, cached_input_tokens BIGINT, cache_creation_input_tokens BIGINT,

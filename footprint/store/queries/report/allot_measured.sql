@@ -21,19 +21,13 @@ WITH r AS MATERIALIZED (
     WHERE (m.end_ts > $ps::TIMESTAMP AND m.start_ts < $pe::TIMESTAMP)
        OR (m.end_ts = m.start_ts AND m.start_ts >= $ps::TIMESTAMP AND m.start_ts < $pe::TIMESTAMP)
 ),
-ordered AS (
+flags AS MATERIALIZED (
+    -- one sort per host: a record overlaps an earlier one when the latest end before it is after its
+    -- start, and a later one when the next start is before its end
     SELECT record_id, host, s, e, s0, e0, gpu_uj, cpu_uj, ram_uj, tok_w,
-           max(e) OVER (PARTITION BY host ORDER BY s, e, record_id
-                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+           max(e) OVER (PARTITION BY host ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end,
+           lead(s) OVER (PARTITION BY host ORDER BY s, e ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) AS next_start
     FROM r WHERE e0 > s0
-),
-islands AS (
-    SELECT *, sum(CASE WHEN prev_end IS NULL OR s >= prev_end THEN 1 ELSE 0 END)
-                  OVER (PARTITION BY host ORDER BY s, e, record_id ROWS UNBOUNDED PRECEDING) AS island
-    FROM ordered
-),
-sized AS MATERIALIZED (
-    SELECT *, count(*) OVER (PARTITION BY host, island) AS n FROM islands
 ),
 singles AS (
     -- a record alone on its host at that time: its energy, prorated when the period cuts it
@@ -41,12 +35,23 @@ singles AS (
            CASE WHEN e - s = e0 - s0 THEN gpu_uj ELSE CAST(floor(gpu_uj * ((e - s) / (e0 - s0)::DOUBLE)) AS BIGINT) END AS gpu_uj,
            CASE WHEN e - s = e0 - s0 THEN cpu_uj ELSE CAST(floor(cpu_uj * ((e - s) / (e0 - s0)::DOUBLE)) AS BIGINT) END AS cpu_uj,
            CASE WHEN e - s = e0 - s0 THEN ram_uj ELSE CAST(floor(ram_uj * ((e - s) / (e0 - s0)::DOUBLE)) AS BIGINT) END AS ram_uj
-    FROM sized WHERE n = 1
+    FROM flags WHERE coalesce(prev_end <= s, true) AND coalesce(next_start >= e, true)
     UNION ALL
     -- a zero-length record has no time to share: its energy counts as it is
     SELECT record_id, 0, gpu_uj, cpu_uj, ram_uj FROM r WHERE e0 = s0
 ),
-multi AS (SELECT * FROM sized WHERE n > 1),
+overlapping AS (
+    -- the few records that overlap another on their host, grouped into islands of overlap
+    SELECT *, sum(CASE WHEN prev_end2 IS NULL OR s >= prev_end2 THEN 1 ELSE 0 END)
+                  OVER (PARTITION BY host ORDER BY s, e, record_id ROWS UNBOUNDED PRECEDING) AS island
+    FROM (
+        SELECT record_id, host, s, e, s0, e0, gpu_uj, cpu_uj, ram_uj, tok_w,
+               max(e) OVER (PARTITION BY host ORDER BY s, e, record_id
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end2
+        FROM flags WHERE NOT (coalesce(prev_end <= s, true) AND coalesce(next_start >= e, true))
+    )
+),
+multi AS (SELECT * FROM overlapping),
 bounds AS (
     SELECT DISTINCT host, island, t FROM (
         SELECT host, island, s AS t FROM multi UNION ALL SELECT host, island, e AS t FROM multi

@@ -17,25 +17,27 @@ tokens AS (
       AND NOT EXISTS (SELECT 1 FROM split_rows s WHERE s.record_id = f.record_id)
 ),
 cum AS MATERIALIZED (
-    SELECT record_id, use_case,
+    SELECT record_id, use_case, w,
            sum(w) OVER (PARTITION BY record_id ORDER BY use_case ROWS UNBOUNDED PRECEDING) AS cw,
            sum(w) OVER (PARTITION BY record_id) AS tw
     FROM tokens
 ),
 upto AS (
-    SELECT c.record_id, c.use_case, f.host, f.gpu_method, f.cpu_method, f.ram_method,
-           CASE WHEN c.cw = c.tw THEN coalesce(f.gpu_uj, 0) ELSE least(coalesce(f.gpu_uj, 0), CAST(floor(coalesce(f.gpu_uj, 0) * (c.cw / c.tw)) AS BIGINT)) END AS g_up,
-           CASE WHEN c.cw = c.tw THEN coalesce(f.cpu_uj, 0) ELSE least(coalesce(f.cpu_uj, 0), CAST(floor(coalesce(f.cpu_uj, 0) * (c.cw / c.tw)) AS BIGINT)) END AS c_up,
-           CASE WHEN c.cw = c.tw THEN coalesce(f.ram_uj, 0) ELSE least(coalesce(f.ram_uj, 0), CAST(floor(coalesce(f.ram_uj, 0) * (c.cw / c.tw)) AS BIGINT)) END AS r_up
+    -- f(c) = floor(E * c / total), f(total) = E; integer weights make f(cum - w) the previous f exactly
+    SELECT c.use_case, f.host, f.gpu_method, f.cpu_method, f.ram_method,
+           coalesce(f.gpu_uj, 0) AS ge, coalesce(f.cpu_uj, 0) AS ce, coalesce(f.ram_uj, 0) AS re,
+           c.cw, c.cw - c.w AS pw, c.tw
     FROM cum c JOIN fp_allot f USING (record_id)
 ),
 parts AS (
     SELECT 'use_case' AS bucket, use_case, host, gpu_method, cpu_method, ram_method,
-           g_up - lag(g_up, 1, 0) OVER w AS gpu_uj,
-           c_up - lag(c_up, 1, 0) OVER w AS cpu_uj,
-           r_up - lag(r_up, 1, 0) OVER w AS ram_uj
+           (CASE WHEN cw = tw THEN ge ELSE least(ge, CAST(floor(ge * (cw / tw)) AS BIGINT)) END)
+             - least(ge, CAST(floor(ge * (pw / tw)) AS BIGINT)) AS gpu_uj,
+           (CASE WHEN cw = tw THEN ce ELSE least(ce, CAST(floor(ce * (cw / tw)) AS BIGINT)) END)
+             - least(ce, CAST(floor(ce * (pw / tw)) AS BIGINT)) AS cpu_uj,
+           (CASE WHEN cw = tw THEN re ELSE least(re, CAST(floor(re * (cw / tw)) AS BIGINT)) END)
+             - least(re, CAST(floor(re * (pw / tw)) AS BIGINT)) AS ram_uj
     FROM upto
-    WINDOW w AS (PARTITION BY record_id ORDER BY use_case)
     UNION ALL
     SELECT 'idle', NULL, host, gpu_method, cpu_method, ram_method,
            coalesce(gpu_uj, 0), coalesce(cpu_uj, 0), coalesce(ram_uj, 0)

@@ -1,8 +1,8 @@
 -- Usage rows of the period not covered by a measurement, summed per use case and model.
 -- A usage row is covered when its use case had measured energy during the same hour (its tokens
--- are then already in the measured split and must not be counted twice). One pass sums all rows
--- per use case and model (the bare aggregation); only the rows of measured use cases are matched
--- against the measured hours, and their covered sums are subtracted.
+-- are then already in the measured split and must not be counted twice). Rows of use cases never
+-- measured are summed per use case and model (the bare aggregation); only the rows of measured use
+-- cases are summed per hour and matched against the measured hours.
 WITH m AS (
     SELECT record_id, use_case, start_ts, end_ts FROM measurements
     WHERE (end_ts > $ps::TIMESTAMP AND start_ts < $pe::TIMESTAMP)
@@ -21,25 +21,29 @@ covered AS MATERIALIZED (
         FROM measured_uc
     )
 ),
-all_rows AS (
-    SELECT use_case, model, sum(requests) AS requests, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
+covered_uc AS MATERIALIZED (SELECT DISTINCT use_case FROM covered),
+plain AS (
+    -- use cases never measured in the period: all their rows are estimated
+    SELECT use_case, model, sum(requests) AS requests, sum(input_tokens) AS input_tokens,
+           sum(output_tokens) AS output_tokens
     FROM usage
-    WHERE ts >= $ps::TIMESTAMP AND ts < $pe::TIMESTAMP
+    WHERE ts >= $ps::TIMESTAMP AND ts < $pe::TIMESTAMP AND use_case NOT IN (SELECT use_case FROM covered_uc)
     GROUP BY use_case, model
 ),
-covered_rows AS (
+hourly AS (
+    -- measured use cases: their rows in a measured hour are already in the measurement
+    SELECT use_case, model, epoch_us(ts) // 3600000000 AS h, sum(requests) AS requests,
+           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
+    FROM usage
+    WHERE ts >= $ps::TIMESTAMP AND ts < $pe::TIMESTAMP AND use_case IN (SELECT use_case FROM covered_uc)
+    GROUP BY ALL
+),
+partly AS (
     SELECT u.use_case, u.model, sum(u.requests) AS requests, sum(u.input_tokens) AS input_tokens,
            sum(u.output_tokens) AS output_tokens
-    FROM usage u
-    SEMI JOIN covered c ON c.use_case = u.use_case AND c.h = epoch_us(u.ts) // 3600000000
-    WHERE u.ts >= $ps::TIMESTAMP AND u.ts < $pe::TIMESTAMP
-      AND u.use_case IN (SELECT DISTINCT use_case FROM covered)
+    FROM hourly u ANTI JOIN covered c ON c.use_case = u.use_case AND c.h = u.h
     GROUP BY u.use_case, u.model
 )
-SELECT a.use_case, a.model, a.requests - coalesce(c.requests, 0) AS requests,
-       a.input_tokens - coalesce(c.input_tokens, 0) AS input_tokens,
-       a.output_tokens - coalesce(c.output_tokens, 0) AS output_tokens
-FROM all_rows a
-LEFT JOIN covered_rows c ON c.use_case = a.use_case AND c.model IS NOT DISTINCT FROM a.model
-WHERE a.requests - coalesce(c.requests, 0) > 0 OR a.output_tokens - coalesce(c.output_tokens, 0) > 0
-ORDER BY a.use_case, a.model NULLS FIRST;
+SELECT use_case, model, requests, input_tokens, output_tokens
+FROM (SELECT * FROM plain UNION ALL SELECT * FROM partly)
+ORDER BY use_case, model NULLS FIRST;
