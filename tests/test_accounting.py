@@ -228,3 +228,14 @@ def test_conservation_is_exact(tmp_path_factory, data, allocate):
         total = acc.totals.it_energy_kwh.value
         listed = sum(u.impacts.it_energy_kwh.value for u in acc.use_cases) + acc.idle.it_energy_kwh.value
         assert listed == pytest.approx(total, rel=1e-12, abs=1e-15)
+
+
+def test_period_has_data(store):
+    from footprint.accounting import period_has_data
+
+    add_uc(store, "a")
+    assert not period_has_data(store, Q3)
+    add_usage(store, [(datetime(2026, 8, 1), "a", "m", 1, 1)])
+    assert period_has_data(store, Q3) and not period_has_data(store, parse_quarter("2026-Q2"))
+    insert(store, [rec("r", datetime(2026, 6, 30, 23, 59), minutes=5, use_case="a")])
+    assert period_has_data(store, parse_quarter("2026-Q2"))

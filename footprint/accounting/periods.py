@@ -42,3 +42,25 @@ def previous_period(period: Period) -> Period:
     days = (period.end - period.start).days
     start = period.start - timedelta(days=days)
     return Period(f"{start}..{period.start - timedelta(days=1)}", start, period.start)
+
+
+def period_has_data(store: Store, period: Period) -> bool:
+    """Whether any measurement or usage row falls in the period (cheap: bounds first, then a probe)."""
+    from datetime import datetime
+
+    ps = datetime(period.start.year, period.start.month, period.start.day)
+    pe = datetime(period.end.year, period.end.month, period.end.day)
+    if store.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM measurements WHERE start_ts < ? AND end_ts >= ? LIMIT 1)", [pe, ps]
+    ).fetchone()[0]:
+        return True
+    exists = store.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'usage' AND table_schema = 'main'"
+    ).fetchone()[0]
+    if not exists:
+        return False
+    low, high = store.execute("SELECT min(ts), max(ts) FROM usage").fetchone()
+    if low is None or high < ps or low >= pe:
+        return False
+    return bool(store.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM usage WHERE ts >= ? AND ts < ? LIMIT 1)", [ps, pe]).fetchone()[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from footprint.accounting import Accounting, Impacts, account, previous_period
+from footprint.accounting import Accounting, Impacts, account, period_has_data, previous_period
 from footprint.periods import Period
 from footprint.records import Range
 from footprint.store import Store
@@ -61,8 +61,10 @@ def build_report(
 ) -> dict:
     acc = account(store, period, allocate_idle=allocate_idle, estimator=estimator)
     prev: Accounting | None = None
-    if with_previous:
-        prev = account(store, previous_period(period), allocate_idle=allocate_idle, estimator=estimator)
+    before = previous_period(period)
+    # A previous period without any data has nothing to compare with: skip its accounting.
+    if with_previous and period_has_data(store, before):
+        prev = account(store, before, allocate_idle=allocate_idle, estimator=estimator)
     return report_dict(acc, prev)
 
 
