@@ -318,6 +318,108 @@ def benefit_list(
 # --- estimators (issue 5) --------------------------------------------------------------------
 
 
+class _Task(str, Enum):
+    text_generation = "text-generation"
+    text_to_image = "text-to-image"
+
+
+def _calibration_for(model: Optional[str]):
+    """Measured J/token for this model from the store, if a database already exists (never creates one)."""
+    if not model:
+        return None
+    from footprint.store import resolve_db_path
+
+    if not resolve_db_path(state.db).exists():
+        return None
+    from footprint.calibration import measured_calibration
+    from footprint.errors import DatabaseLockedError
+
+    try:
+        with open_db() as store:
+            return measured_calibration(store, model)
+    except DatabaseLockedError:
+        notice("note: database busy, estimating without our own measurements")
+        return None
+
+
+def _print_estimate(result) -> None:
+    data = result.to_json()
+    inputs = data["inputs"]
+    what = inputs.get("model") or (f"{inputs['params_b']} B params" if "task" in inputs else f"{inputs['params_b']['value']:g} B params")
+    typer.echo(f"estimate for {what}")
+    for key in ("gpu", "host", "facility", "total"):
+        r = data["energy_wh"][key]
+        typer.echo(f"  energy {key:<9} {r['value']:.4g} Wh  ({r['low']:.3g} - {r['high']:.3g})")
+    for key, unit in (("gco2e", "gCO2e"), ("water_ml", "mL"), ("embodied_gco2e", "gCO2e embodied")):
+        r = data[key]
+        typer.echo(f"  {key:<16} {r['value']:.4g} {unit}  ({r['low']:.3g} - {r['high']:.3g})")
+    typer.echo("  ranges: 80% prediction intervals")
+    if inputs.get("assumed"):
+        shown = {**inputs, "country": inputs.get("country") or "none (world average grid)"}
+        assumed = ", ".join(f"{k}={shown.get(k)}" for k in inputs["assumed"])
+        typer.echo(f"  assumed: {assumed}")
+    typer.echo("  sources: " + "; ".join(s.get("what", "") for s in data["sources"]))
+
+
+@app.command("estimate")
+def estimate_command(
+    model: Annotated[Optional[str], typer.Option("--model", help="Model name from the register (closed models carry a parameter range).")] = None,
+    params: Annotated[Optional[float], typer.Option("--params", help="Total parameters, billions.", min=0.0)] = None,
+    active_params: Annotated[Optional[float], typer.Option("--active-params", help="Active parameters per token (MoE), billions.", min=0.0)] = None,
+    output_tokens: Annotated[Optional[int], typer.Option("--output-tokens", help="Output (generated) tokens.", min=0)] = None,
+    input_tokens: Annotated[int, typer.Option("--input-tokens", help="Input (prompt) tokens.", min=0)] = 0,
+    gpu: Annotated[Optional[str], typer.Option("--gpu", help="H100, A100, B200, H200, L40S, A40, V100... (default H100, assumed).")] = None,
+    gpus: Annotated[Optional[int], typer.Option("--gpus", help="GPUs serving one model replica (default: by model size).", min=1)] = None,
+    batch: Annotated[Optional[int], typer.Option("--batch", help="Concurrent sequences (default 128, assumed, range 16-1024).", min=1)] = None,
+    precision: Annotated[Optional[str], typer.Option("--precision", help="bf16, fp16, fp8, int8, fp4, int4 (default bf16).")] = None,
+    country: Annotated[Optional[str], typer.Option("--country", help="ISO 3166 alpha-3 country of the data centre.")] = None,
+    pue: Annotated[Optional[float], typer.Option("--pue", help="Data-centre PUE (default: industry average 1.56, assumed).", min=1.0)] = None,
+    task: Annotated[_Task, typer.Option("--task", help="text-generation (tokens) or text-to-image (images).")] = _Task.text_generation,
+    images: Annotated[Optional[int], typer.Option("--images", help="Images generated (text-to-image).", min=0)] = None,
+    resolution: Annotated[Optional[str], typer.Option("--resolution", help="Image size WIDTHxHEIGHT (default 1024x1024).")] = None,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Diffusion steps (default 50).", min=1)] = None,
+    input_file: Annotated[Optional[Path], typer.Option("--input", help="CSV of many rows (params, active_params, gpu, gpus, batch_size, precision, output_tokens; optional model, input_tokens, country).", metavar="FILE.csv")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Estimate the energy, carbon, water and embodied carbon of LLM tokens or generated images."""
+    if input_file is not None:
+        if not as_json:
+            raise typer.BadParameter("--input needs --json (it prints a JSON array)", param_hint="--input")
+        from estimators.batch_csv import estimate_file, to_json_bytes
+
+        data = to_json_bytes(estimate_file(input_file))
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    if task is _Task.text_to_image:
+        if images is None:
+            raise typer.BadParameter("text-to-image needs --images N", param_hint="--images")
+        from estimators import estimate_images
+
+        result = estimate_images(
+            images=images, model=model, params_b=params, gpu=gpu, gpus=gpus, batch=batch,
+            resolution=resolution, steps=steps, country=country, pue=pue,
+        )
+    else:
+        if (model is None) == (params is None):
+            raise typer.BadParameter("give exactly one of --model or --params", param_hint="--model/--params")
+        if output_tokens is None:
+            raise typer.BadParameter("--output-tokens is required", param_hint="--output-tokens")
+        if active_params is not None and params is None:
+            raise typer.BadParameter("--active-params goes with --params", param_hint="--active-params")
+        from estimators import estimate_llm
+
+        result = estimate_llm(
+            output_tokens=output_tokens, input_tokens=input_tokens, model=model, params_b=params,
+            active_params_b=active_params, gpu=gpu, gpus=gpus, batch=batch, precision=precision,
+            country=country, pue=pue, calibration=_calibration_for(model),
+        )
+    if as_json:
+        print_json(result.to_json())
+    else:
+        _print_estimate(result)
+
 
 # --- end estimators --------------------------------------------------------------------------
 

@@ -27,3 +27,19 @@ def mj_to_j(energy_mj: float) -> float:
 
 def mw_to_w(power_mw: float) -> float:
     return power_mw / 1000.0
+
+
+def wh_to_kwh(energy_wh: float) -> float:
+    return energy_wh / 1000.0
+
+
+def l_to_ml(volume_l: float) -> float:
+    return volume_l * 1000.0
+
+
+def kg_to_g(mass_kg: float) -> float:
+    return mass_kg * 1000.0
+
+
+def s_to_h(duration_s: float) -> float:
+    return duration_s / 3600.0

@@ -1,0 +1,401 @@
+"""Token-based energy and impact estimates for LLM inference.
+
+GPU joules per output token come from the fitted physics model (estimators/physics.py, data/
+llm_coefficients.json); input (prompt) tokens cost the prefill compute term of the same model.
+Ranges are 80% prediction intervals: the leave-one-model-out residual quantiles, applied to the
+extreme corners of the input uncertainty (parameter ranges of closed models, assumed batch).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from estimators import coefficients, impacts, physics
+from estimators.hardware import GPUS, normalise_gpu, precision_bytes, spec_arrays
+from estimators.models import lookup
+from estimators.result import ENERGY_KEYS, Estimate
+from footprint import factors, units
+from footprint.errors import NotFoundError, ValidationError
+from footprint.records import Range
+
+DEFAULT_GPU = "H100"
+DEFAULT_PRECISION = "bf16"
+# A production server's concurrent sequences when nobody says (vLLM's max_num_seqs defaults to 256-1024;
+# interactive services run tens to hundreds): value and the range carried into the interval.
+DEFAULT_BATCH = 128.0
+DEFAULT_BATCH_RANGE = (16.0, 1024.0)
+WEIGHTS_SHARE_OF_MEMORY = 0.75  # the rest holds the KV cache
+
+
+class RowValueError(ValidationError):
+    """A bad value in row `row` (0-based) of a batch, field `field`."""
+
+    def __init__(self, row: int, field: str, message: str):
+        super().__init__(f"row {row + 1}, field {field}: {message}")
+        self.row = row
+        self.field = field
+        self.detail = message
+
+
+def default_gpus(params_b, bytes_per_param, memory_gb) -> np.ndarray:
+    """Smallest power-of-two GPU count whose memory holds the weights with room for the KV cache."""
+    need = np.asarray(params_b, dtype=float) * np.asarray(bytes_per_param, dtype=float)
+    per_gpu = np.asarray(memory_gb, dtype=float) * WEIGHTS_SHARE_OF_MEMORY
+    exponent = np.ceil(np.log2(np.maximum(need / per_gpu, 1.0)))
+    return 2.0 ** np.clip(exponent, 0, 6)
+
+
+def _per_token(params, active, bytes_, batch, gpus, specs):
+    F = physics.features(params, active, bytes_, batch, gpus, specs)
+    theta = coefficients.llm_theta()
+    return np.exp(physics.log_energy_per_token(theta, F)), np.exp(physics.prefill_log_energy_per_token(theta, F))
+
+
+def _column(columns: Mapping[str, Any], names: Sequence[str], n: int, dtype=float) -> np.ndarray:
+    """Column `names[0]` (or an alias) as a float array (None -> NaN) or a unicode array ('' blank);
+    scalars broadcast; an absent column is all blank."""
+    for name in names:
+        if name in columns and columns[name] is not None:
+            raw = columns[name]
+            if dtype is str:
+                values = _as_text(np.atleast_1d(np.asarray(raw, dtype=object) if not isinstance(raw, np.ndarray) else raw))
+            else:
+                arr = np.asarray(raw)
+                if arr.dtype == object:
+                    arr = np.array([np.nan if v is None else v for v in np.atleast_1d(arr).tolist()], dtype=float)
+                values = np.atleast_1d(arr.astype(float))
+            if values.size == 1 and n != 1:
+                values = np.full(n, values[0], dtype=values.dtype)
+            if values.size != n:
+                raise ValidationError(f"column {name} has {values.size} values, expected {n}")
+            return values
+    return np.full(n, "", dtype=str) if dtype is str else np.full(n, np.nan)
+
+
+def _as_text(values) -> np.ndarray:
+    """A text column as a numpy unicode array, blanks (None, NaN, '') as ''."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "U":
+        return arr
+    if arr.dtype.kind == "f":
+        return np.where(np.isnan(arr), "", arr.astype(str))
+    return np.array(["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in arr.tolist()], dtype=str)
+
+
+def _map_unique(values, fn, field: str, default):
+    """Apply `fn` once per distinct value (blank -> default); errors name the first bad row."""
+    keys = _as_text(values)
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    mapped = []
+    for key in uniq.tolist():
+        text = key.strip()
+        try:
+            mapped.append(default if text == "" else fn(text))
+        except (ValidationError, NotFoundError) as exc:
+            row = int(np.argmax(keys == key))
+            raise RowValueError(row, field, str(exc)) from None
+    return mapped, inverse
+
+
+def _require(mask: np.ndarray, field: str, message: str) -> None:
+    if mask.any():
+        raise RowValueError(int(np.argmax(mask)), field, message)
+
+
+def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]:
+    """Vectorised estimates for many rows (no Python loop per row in the arithmetic).
+
+    Columns (sequences of equal length; scalars broadcast): output_tokens (required), input_tokens,
+    params (billions; alias params_b), active_params (alias active_params_b), optional ranges
+    params_low/params_high/active_params_low/active_params_high, gpu, gpus, batch_size (alias
+    batch), precision, country, model (used for rows without params), pue, year (scalar).
+    Blank values take the documented defaults. Returns arrays `<figure>`, `<figure>_low`,
+    `<figure>_high` for gpu_wh, host_wh, facility_wh, total_wh, gco2e, water_ml, embodied_gco2e,
+    plus gpu_j_per_output_token and gpu_j_per_input_token (central), gpus and batch used."""
+    if "output_tokens" not in columns:
+        raise ValidationError("missing column output_tokens")
+    out_tokens = np.asarray(columns["output_tokens"], dtype=float)
+    out_tokens = np.atleast_1d(out_tokens)
+    n = out_tokens.size
+    in_tokens = _column(columns, ("input_tokens",), n)
+    in_tokens = np.where(np.isnan(in_tokens), 0.0, in_tokens)
+    _require(~np.isfinite(out_tokens) | (out_tokens < 0), "output_tokens", "must be a number >= 0")
+    _require(in_tokens < 0, "input_tokens", "must be a number >= 0")
+
+    params = _column(columns, ("params", "params_b"), n)
+    active = _column(columns, ("active_params", "active_params_b"), n)
+    p_low, p_high = _column(columns, ("params_low",), n), _column(columns, ("params_high",), n)
+    a_low, a_high = _column(columns, ("active_params_low",), n), _column(columns, ("active_params_high",), n)
+    p_low, p_high = np.where(np.isnan(p_low), params, p_low), np.where(np.isnan(p_high), params, p_high)
+    a_low, a_high = np.where(np.isnan(a_low), active, a_low), np.where(np.isnan(a_high), active, a_high)
+    missing = np.isnan(p_low)
+    if missing.any():
+        models = _column(columns, ("model",), n, dtype=str)
+        entries, inverse = _map_unique(models, _lookup_checked, "model", None)
+        table = np.array(
+            [[np.nan] * 4 if e is None else [*e.params_b, *e.active_params_b] for e in entries], dtype=float
+        )[inverse]
+        _require(missing & np.isnan(table[:, 0]), "params", "give params (billions) or a model from the register")
+        p_low = np.where(missing, table[:, 0], p_low)
+        p_high = np.where(missing, table[:, 1], p_high)
+        a_low = np.where(missing & np.isnan(a_low), table[:, 2], a_low)
+        a_high = np.where(missing & np.isnan(a_high), table[:, 3], a_high)
+    a_low = np.where(np.isnan(a_low), p_low, a_low)
+    a_high = np.where(np.isnan(a_high), p_high, a_high)
+    _require(~(p_low > 0), "params", "must be > 0 (billions of parameters)")
+    _require(~(a_low > 0), "active_params", "must be > 0 (billions of parameters)")
+    _require(a_high > p_high * 1.0001, "active_params", "cannot exceed params")
+    p_mid, a_mid = np.sqrt(p_low * p_high), np.sqrt(a_low * a_high)
+
+    gpu_names, inverse = _map_unique(_column(columns, ("gpu",), n, dtype=str), normalise_gpu, "gpu", DEFAULT_GPU)
+    # Specifications gathered per distinct GPU (no per-row look-up).
+    unique_specs = spec_arrays(np.array(gpu_names, dtype=str))
+    specs = {name: column[inverse] for name, column in unique_specs.items()}
+    byte_list, inverse = _map_unique(
+        _column(columns, ("precision",), n, dtype=str), precision_bytes, "precision", precision_bytes(DEFAULT_PRECISION)
+    )
+    bytes_ = np.array(byte_list, dtype=float)[inverse]
+    memory = specs["memory_gb"]
+    gpus = _column(columns, ("gpus",), n)
+    _require(gpus < 1, "gpus", "must be >= 1")
+    gpus = np.where(np.isnan(gpus), default_gpus(p_mid, bytes_, memory), gpus)
+    batch = _column(columns, ("batch_size", "batch"), n)
+    _require(batch < 1, "batch_size", "must be >= 1")
+    batch_assumed = np.isnan(batch)
+    b_val = np.where(batch_assumed, DEFAULT_BATCH, batch)
+    b_small = np.where(batch_assumed, DEFAULT_BATCH_RANGE[0], batch)
+    b_large = np.where(batch_assumed, DEFAULT_BATCH_RANGE[1], batch)
+
+    e_out, e_in = _per_token(p_mid, a_mid, bytes_, b_val, gpus, specs)
+    if (p_low == p_high).all() and (a_low == a_high).all() and not batch_assumed.any():
+        (e_out_lo, e_in_lo), (e_out_hi, e_in_hi) = (e_out, e_in), (e_out, e_in)  # exact inputs: no corners
+    else:  # energy rises with parameters and falls with batch: the interval's corners
+        e_out_lo, e_in_lo = _per_token(p_low, a_low, bytes_, b_large, gpus, specs)
+        e_out_hi, e_in_hi = _per_token(p_high, a_high, bytes_, b_small, gpus, specs)
+    interval = coefficients.llm()["interval"]
+    lo_factor, hi_factor = math.exp(interval["log_residual_low"]), math.exp(interval["log_residual_high"])
+    gpu_j = out_tokens * e_out + in_tokens * e_in
+    gpu_j_lo = (out_tokens * e_out_lo + in_tokens * e_in_lo) * lo_factor
+    gpu_j_hi = (out_tokens * e_out_hi + in_tokens * e_in_hi) * hi_factor
+
+    calibrated = columns.get("_calibrated_j_per_weighted_token")
+    if calibrated is not None:  # measured on our own hardware: replaces the model (see estimate_llm)
+        weighted = out_tokens + in_tokens * (e_in / e_out)
+        gpu_j, gpu_j_lo, gpu_j_hi = (weighted * c for c in calibrated)
+
+    pue_col = _column(columns, ("pue",), n)
+    _require(pue_col < 1, "pue", "must be >= 1")
+    (pv, pl, ph), _ = impacts.pue_triplet(None)
+    pue = (np.where(np.isnan(pue_col), pv, pue_col), np.where(np.isnan(pue_col), pl, pue_col), np.where(np.isnan(pue_col), ph, pue_col))
+    year = columns.get("year")
+    countries, inverse = _map_unique(
+        _column(columns, ("country",), n, dtype=str), lambda c: factors.validate_country(c), "country", None
+    )
+    ci = np.array([impacts.grid(c, year)[0] for c in countries], dtype=float)[inverse]
+    offsite = np.array([impacts.offsite_water(c) for c in countries], dtype=float)[inverse]
+
+    gpu_wh = tuple(units.j_to_wh(x) for x in (gpu_j, gpu_j_lo, gpu_j_hi))
+    figures = impacts.chain(gpu_wh, pue, ci, offsite, specs["tdp_w"], specs["embodied_kgco2e"])
+    result: dict[str, np.ndarray] = {}
+    for key, (v, lo, hi) in figures.items():
+        name = f"{key}_wh" if key in ENERGY_KEYS else key
+        result[name], result[name + "_low"], result[name + "_high"] = v, lo, hi
+    result["gpu_j_per_output_token"] = e_out
+    result["gpu_j_per_input_token"] = e_in
+    result["gpus"] = gpus
+    result["batch"] = b_val
+    return result
+
+
+def _lookup_checked(name: str):
+    return lookup(name)  # NotFoundError is not a ValidationError: it propagates with its suggestions
+
+
+def _given_or(value, default):
+    return (default, True) if value is None else (value, False)
+
+
+def estimate_llm(
+    *,
+    output_tokens: int,
+    input_tokens: int = 0,
+    model: str | None = None,
+    params_b: float | None = None,
+    active_params_b: float | None = None,
+    gpu: str | None = None,
+    gpus: int | None = None,
+    batch: int | None = None,
+    precision: str | None = None,
+    country: str | None = None,
+    pue: float | None = None,
+    year: int | None = None,
+    calibration=None,
+) -> Estimate:
+    """One estimate with its 80% ranges, the inputs it used (given or assumed) and its sources.
+
+    `calibration`: measured GPU energy of this model on our own hardware (footprint.calibration:
+    an object with `model`, `gpu_j`, `output_tokens`, `input_tokens` per interval, `hosts`); when
+    it holds data it replaces the fitted model for the GPU energy, and the sources say so."""
+    if output_tokens is None or output_tokens < 0 or (input_tokens or 0) < 0:
+        raise ValidationError("token counts must be >= 0")
+    if params_b is None and model is None:
+        raise ValidationError("give a model name or its parameter count (params_b)")
+    if params_b is not None and params_b <= 0:
+        raise ValidationError("params must be > 0 (billions)")
+    if active_params_b is not None and (active_params_b <= 0 or (params_b is not None and active_params_b > params_b)):
+        raise ValidationError("active params must be > 0 and at most params")
+    if gpus is not None and gpus < 1:
+        raise ValidationError("gpus must be >= 1")
+    if batch is not None and batch < 1:
+        raise ValidationError("batch must be >= 1")
+    if pue is not None and pue < 1:
+        raise ValidationError("pue must be >= 1")
+
+    assumed: list[str] = []
+    entry = None
+    if params_b is None:
+        entry = lookup(model)
+        p_low, p_high = entry.params_b
+        a_low, a_high = active_params_b and (active_params_b, active_params_b) or entry.active_params_b
+    else:
+        p_low = p_high = float(params_b)
+        a_low = a_high = float(active_params_b if active_params_b is not None else params_b)
+    gpu_key = normalise_gpu(gpu) if gpu else DEFAULT_GPU
+    if gpu is None:
+        assumed.append("gpu")
+    precision_name, precision_assumed = _given_or(precision, DEFAULT_PRECISION)
+    bytes_ = precision_bytes(precision_name)
+    if precision_assumed:
+        assumed.append("precision")
+    country_code = factors.validate_country(country) if country else None
+    if country_code is None:
+        assumed.append("country")
+    if gpus is None:
+        assumed.append("gpus")
+    if batch is None:
+        assumed.append("batch")
+    (pv, pl, ph), pue_assumed = impacts.pue_triplet(pue)
+    if pue_assumed:
+        assumed.append("pue")
+
+    columns: dict[str, Any] = {
+        "output_tokens": [float(output_tokens)],
+        "input_tokens": [float(input_tokens or 0)],
+        "gpu": [gpu_key],
+        "gpus": [math.nan if gpus is None else float(gpus)],
+        "batch_size": [math.nan if batch is None else float(batch)],
+        "precision": [precision_name],
+        "country": [country_code],
+        "pue": [math.nan if pue is None else float(pue)],
+        "year": year,
+    }
+    # Parameter ranges (closed models) go in as their low and high corners.
+    columns.update(params_low=[p_low], params_high=[p_high], active_params_low=[a_low], active_params_high=[a_high])
+    arrays, calibration_source = _estimate_ranges(columns, calibration, model)
+
+    energy = {key: Range(*(float(arrays[f"{key}_wh{s}"][0]) for s in ("", "_low", "_high"))) for key in ENERGY_KEYS}
+
+    def rng(name: str) -> Range:
+        return Range(*(float(arrays[f"{name}{s}"][0]) for s in ("", "_low", "_high")))
+
+    _, grid_source = impacts.grid(country_code, year)
+    inputs = {
+        "model": model,
+        "register_name": entry.name if entry else None,
+        "params_b": {"value": math.sqrt(p_low * p_high), "low": p_low, "high": p_high},
+        "active_params_b": {"value": math.sqrt(a_low * a_high), "low": a_low, "high": a_high},
+        "gpu": gpu_key,
+        "gpus": int(arrays["gpus"][0]),
+        "batch": int(arrays["batch"][0]),
+        "batch_range": list(DEFAULT_BATCH_RANGE) if batch is None else [batch, batch],
+        "precision": precision_name,
+        "bytes_per_param": bytes_,
+        "country": country_code,
+        "year": year,
+        "pue": pv,
+        "output_tokens": int(output_tokens),
+        "input_tokens": int(input_tokens or 0),
+        "gpu_j_per_output_token": float(arrays["gpu_j_per_output_token"][0]),
+        "gpu_j_per_input_token": float(arrays["gpu_j_per_input_token"][0]),
+        "assumed": assumed,
+    }
+    sources = [calibration_source or _model_source()]
+    sources.append(_prefill_source(float(arrays["gpu_j_per_input_token"][0] / arrays["gpu_j_per_output_token"][0])))
+    if entry is not None:
+        sources.append({"what": f"parameter counts of {entry.name}", "source": entry.source,
+                        "detail": "closed model: published range, carried into the interval" if entry.is_range else "register"})
+    sources.extend(impacts.sources(pue_assumed, pv, country_code, grid_source, gpu_key))
+    return Estimate(
+        energy_wh=energy,
+        gco2e=rng("gco2e"),
+        water_ml=rng("water_ml"),
+        embodied_gco2e=rng("embodied_gco2e"),
+        inputs=inputs,
+        sources=sources,
+    )
+
+
+def _estimate_ranges(columns: dict, calibration, model: str | None):
+    arrays = estimate_llm_batch(columns)
+    source = None
+    if calibration is not None:
+        measured = _calibration_rate(calibration, arrays)
+        if measured is not None:
+            rate, source = measured
+            arrays = estimate_llm_batch({**columns, "_calibrated_j_per_weighted_token": rate})
+    return arrays, source
+
+
+def _calibration_rate(calibration, arrays):
+    gpu_j = np.asarray(getattr(calibration, "gpu_j", ()), dtype=float)
+    out = np.asarray(getattr(calibration, "output_tokens", ()), dtype=float)
+    inp = np.asarray(getattr(calibration, "input_tokens", ()), dtype=float)
+    ratio = float(arrays["gpu_j_per_input_token"][0] / arrays["gpu_j_per_output_token"][0])
+    weighted = out + ratio * inp
+    keep = (weighted > 0) & np.isfinite(gpu_j)
+    if not keep.any():
+        return None
+    per = gpu_j[keep] / weighted[keep]
+    value = float(gpu_j[keep].sum() / weighted[keep].sum())
+    low, high = (float(q) for q in np.quantile(per, [0.1, 0.9]))
+    source = {
+        "what": "GPU energy per output token: measured on our own hardware (calibration)",
+        "method": "measured",
+        "model": getattr(calibration, "model", None),
+        "hosts": list(getattr(calibration, "hosts", ())),
+        "intervals": int(keep.sum()),
+        "j_per_output_token": {"value": value, "low": min(low, value), "high": max(high, value)},
+        "detail": "total GPU J / (output + w x input tokens) over the store's single-model intervals; "
+        "range = 10th-90th percentile of the intervals",
+    }
+    return (value, min(low, value), max(high, value)), source
+
+
+def _model_source() -> dict:
+    coef = coefficients.llm()
+    cv = coefficients.llm_cv()
+    return {
+        "what": "GPU energy per output token: fitted physics model (estimators/physics.py)",
+        "method": "estimated:tokens",
+        "fitted_on": coef["fitted_on"],
+        "source": "ML.ENERGY benchmark (Chung et al., NeurIPS 2025 D&B, arXiv 2505.06371), Apache-2.0",
+        "cross_validation": {
+            "scheme": "leave-one-model-out",
+            "median_ape": cv["median_ape"],
+            "p90_ape": cv["p90_ape"],
+            "interval_coverage": cv["interval_coverage"],
+        },
+        "interval": "80% prediction interval from leave-one-model-out residuals, widened by input ranges",
+    }
+
+
+def _prefill_source(ratio: float) -> dict:
+    return {
+        "what": "input (prompt) tokens: prefill compute term of the fitted model",
+        "weight_vs_output_token": round(ratio, 4),
+        "source": "2 x active params FLOPs per token (Kaplan et al. 2020, arXiv 2001.08361, sec. 2.1); "
+        "prefill is compute-bound because a prompt's tokens share each weight read",
+    }

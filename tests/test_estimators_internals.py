@@ -1,0 +1,59 @@
+"""Building blocks: GPU/precision names, the vectorised JSON writer, a light `import estimators`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from estimators.fastjson import rows_to_json, sci_digits
+from estimators.hardware import normalise_gpu, precision_bytes
+from footprint.errors import ValidationError
+
+
+@pytest.mark.parametrize(
+    "name, key",
+    [("H100 80GB HBM3", "H100"), ("A100-SXM4-40GB", "A100-40GB"), ("a100", "A100"), ("NVIDIA B200", "B200"),
+     ("h200", "H200"), ("L40S", "L40S"), ("A40", "A40"), ("V100", "V100")],
+)
+def test_gpu_names(name, key):
+    assert normalise_gpu(name) == key
+
+
+@pytest.mark.parametrize(
+    "name, nbytes",
+    [("bfloat16", 2), ("bfloat16/fp16 (not recorded)", 2), ("", 2), ("fp8", 1), ("mxfp4", 0.5), ("int4", 0.5)],
+)
+def test_precision_bytes(name, nbytes):
+    assert precision_bytes(name) == nbytes
+
+
+def test_unknown_names_raise():
+    with pytest.raises(ValidationError):
+        normalise_gpu("TPU v5")
+    with pytest.raises(ValidationError):
+        precision_bytes("fp3")
+
+
+def test_fast_json_numbers_round_trip():
+    values = np.array([0.0, 1.0, 9.9999996, 123456.5, 2.5e-7, 1e-120, 3.14159265, 7e42])
+    text = sci_digits(values).tobytes().decode()
+    parsed = [float(t) for t in text.split()]
+    assert parsed[0] == 0 and parsed[5] == 0  # below 1e-99 written as 0
+    np.testing.assert_allclose(np.array(parsed)[[1, 2, 3, 4, 6, 7]], values[[1, 2, 3, 4, 6, 7]], rtol=6e-6)
+    rng = np.random.default_rng(7)
+    x = rng.lognormal(0, 6, 5000)
+    data = json.loads(bytes(rows_to_json('{"a": {}, "b": {"c": {}}}', [x, 2 * x])))
+    assert len(data) == 5000
+    np.testing.assert_allclose([d["b"]["c"] for d in data], 2 * x, rtol=6e-6)
+    with pytest.raises(ValueError):
+        sci_digits(np.array([-1.0]))
+
+
+def test_import_estimators_is_light():
+    code = "import sys, estimators; print('duckdb' in sys.modules, 'typer' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]

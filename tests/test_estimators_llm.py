@@ -1,0 +1,125 @@
+"""The per-token estimator: physics direction, ranges, defaults, register look-ups, errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from estimators import Estimate, estimate_llm, estimate_llm_batch
+from footprint.errors import NotFoundError, ValidationError
+
+
+def _gpu(e: Estimate) -> float:
+    return e.energy_wh["gpu"].value
+
+
+def test_contract_shape_and_ordering():
+    e = estimate_llm(params_b=8, output_tokens=500, gpu="H100", gpus=1, batch=32, precision="bf16", country="FRA", pue=1.2)
+    data = json.loads(json.dumps(e.to_json()))
+    for key in ("gpu", "host", "facility", "total"):
+        r = data["energy_wh"][key]
+        assert r["low"] <= r["value"] <= r["high"]
+    for key in ("gco2e", "water_ml", "embodied_gco2e"):
+        assert data[key]["low"] <= data[key]["value"] <= data[key]["high"]
+    total = e.energy_wh["total"].value
+    parts = sum(e.energy_wh[k].value for k in ("gpu", "host", "facility"))
+    assert math.isclose(total, parts, rel_tol=1e-9)
+    assert math.isclose(total, (e.energy_wh["gpu"].value + e.energy_wh["host"].value) * 1.2, rel_tol=1e-9)
+    assert data["inputs"]["assumed"] == []
+    assert any("FRA" in s.get("what", "") for s in data["sources"])
+
+
+def test_physics_directions():
+    base = dict(output_tokens=1000, gpu="H100", gpus=1, batch=32, precision="bf16")
+    small, large = estimate_llm(params_b=8, **base), estimate_llm(params_b=70, **{**base, "gpus": 4})
+    assert _gpu(large) > 3 * _gpu(small)
+    # A bigger batch amortises the weight reads.
+    assert _gpu(estimate_llm(params_b=8, **{**base, "batch": 256})) < _gpu(estimate_llm(params_b=8, **base)) / 2
+    # MoE: fewer active parameters cost less than the dense model of the same size.
+    moe = estimate_llm(params_b=235, active_params_b=22, **{**base, "gpus": 8})
+    dense = estimate_llm(params_b=235, **{**base, "gpus": 8})
+    assert _gpu(moe) < _gpu(dense)
+    # A newer GPU generation is more efficient per token.
+    assert _gpu(estimate_llm(params_b=8, **{**base, "gpu": "B200"})) < _gpu(estimate_llm(params_b=8, **{**base, "gpu": "A100"}))
+
+
+def test_energy_linear_in_tokens_and_input_tokens_cost_less():
+    one = estimate_llm(params_b=8, output_tokens=100, gpu="H100", gpus=1, batch=16)
+    ten = estimate_llm(params_b=8, output_tokens=1000, gpu="H100", gpus=1, batch=16)
+    assert math.isclose(_gpu(ten), 10 * _gpu(one), rel_tol=1e-9)
+    prompt = estimate_llm(params_b=8, output_tokens=100, input_tokens=1000, gpu="H100", gpus=1, batch=16)
+    per_input = (_gpu(prompt) - _gpu(one)) / 1000
+    per_output = _gpu(one) / 100
+    assert 0 < per_input < per_output
+    assert prompt.inputs["gpu_j_per_input_token"] < prompt.inputs["gpu_j_per_output_token"]
+
+
+def test_closed_model_uses_register_range_and_defaults():
+    e = estimate_llm(model="gpt-4o", output_tokens=500)
+    assert e.inputs["active_params_b"]["low"] == 44 and e.inputs["active_params_b"]["high"] == 132
+    assert set(e.inputs["assumed"]) >= {"gpu", "gpus", "batch", "precision", "country", "pue"}
+    assert e.inputs["gpu"] == "H100" and e.inputs["precision"] == "bf16"
+    exact = estimate_llm(params_b=440, active_params_b=76.2, output_tokens=500, gpus=e.inputs["gpus"], batch=128)
+    # The parameter range and assumed batch widen the interval beyond the model's own.
+    assert e.energy_wh["gpu"].high / e.energy_wh["gpu"].low > 2 * exact.energy_wh["gpu"].high / exact.energy_wh["gpu"].low
+
+
+def test_default_gpu_count_grows_with_size():
+    assert estimate_llm(params_b=8, output_tokens=1).inputs["gpus"] == 1
+    assert estimate_llm(params_b=70, output_tokens=1).inputs["gpus"] == 4
+    assert estimate_llm(params_b=405, output_tokens=1, precision="fp8").inputs["gpus"] == 8
+
+
+def test_unknown_model_suggests_close_names():
+    with pytest.raises(NotFoundError) as info:
+        estimate_llm(model="gpt-4o-mimi", output_tokens=10)
+    assert "gpt-4o-mini" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(output_tokens=-1, params_b=8),
+        dict(output_tokens=10),
+        dict(output_tokens=10, params_b=0),
+        dict(output_tokens=10, params_b=8, active_params_b=9),
+        dict(output_tokens=10, params_b=8, gpu="TPU9"),
+        dict(output_tokens=10, params_b=8, precision="fp3"),
+        dict(output_tokens=10, params_b=8, country="XXX"),
+        dict(output_tokens=10, params_b=8, pue=0.5),
+    ],
+)
+def test_bad_inputs_raise_validation_errors(kwargs):
+    with pytest.raises(ValidationError):
+        estimate_llm(**kwargs)
+
+
+def test_batch_matches_single_and_is_vectorised():
+    cols = {
+        "params": [8, 70, 235],
+        "active_params": [8, 70, 22],
+        "gpu": ["H100", "A100-SXM4-40GB", "B200"],
+        "gpus": [1, 4, 8],
+        "batch_size": [32, 64, 256],
+        "precision": ["bf16", "fp16", "fp8"],
+        "output_tokens": [100, 200, 300],
+        "country": ["FRA", "USA", ""],
+    }
+    out = estimate_llm_batch(cols)
+    for i in range(3):
+        single = estimate_llm(params_b=cols["params"][i], active_params_b=cols["active_params"][i], gpu=cols["gpu"][i],
+                              gpus=cols["gpus"][i], batch=cols["batch_size"][i], precision=cols["precision"][i],
+                              output_tokens=cols["output_tokens"][i], country=cols["country"][i] or None)
+        assert math.isclose(out["gpu_wh"][i], _gpu(single), rel_tol=1e-9)
+        assert math.isclose(out["gco2e_high"][i], single.gco2e.high, rel_tol=1e-9)
+    assert isinstance(out["total_wh"], np.ndarray) and out["total_wh"].shape == (3,)
+
+
+def test_batch_looks_up_models_and_names_bad_rows():
+    out = estimate_llm_batch({"model": ["gpt-4o", "Mistral-Large-Instruct-2407"], "output_tokens": [10, 10]})
+    assert out["gpu_wh_low"][0] < out["gpu_wh"][0] < out["gpu_wh_high"][0]
+    with pytest.raises(ValidationError, match="row 2, field gpu"):
+        estimate_llm_batch({"params": [8, 8], "gpu": ["H100", "nope"], "output_tokens": [1, 1]})
