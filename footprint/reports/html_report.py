@@ -20,7 +20,7 @@ th{background:#eef3f8}td.num{text-align:right;white-space:nowrap}
 .kpis{display:flex;flex-wrap:wrap;gap:.8rem}.kpi{border:1px solid #ccc;border-radius:6px;padding:.6rem .9rem;
 min-width:10rem}.kpi .v{font-size:1.3rem;font-weight:600}.kpi .l{font-size:.8rem;color:#444}
 figure{margin:1rem 0;page-break-inside:avoid}figure img{max-width:100%;height:auto}
-figcaption{font-weight:600;font-size:.9rem}.fnote{color:#555;font-size:.8rem}.uc{page-break-inside:avoid;border-left:4px solid #2166ac;
+figcaption{font-weight:600;font-size:.9rem}.fnote{color:#555;font-size:.8rem}.factors td{overflow-wrap:anywhere}.uc{page-break-inside:avoid;border-left:4px solid #2166ac;
 padding-left:.8rem;margin:1rem 0}.note{font-size:.85rem;color:#444}
 @media print{body{margin:0;max-width:none}h2{page-break-after:avoid}a{color:inherit}}
 """
@@ -37,9 +37,9 @@ def _q(r: dict, unit: str, lang: str, with_range: bool = True) -> str:
     return text
 
 
-def _carbon(r: dict, lang: str, scale_unit: tuple[float, str] | None = None) -> str:
+def _carbon(r: dict, lang: str, scale_unit: tuple[float, str] | None = None, with_range: bool = True) -> str:
     scale, unit = scale_unit or best_carbon_unit(r["value"])
-    return _q({k: v * scale for k, v in r.items()}, unit, lang)
+    return _q({k: v * scale for k, v in r.items()}, unit, lang, with_range)
 
 
 def _status(u: dict, lang: str) -> str:
@@ -110,7 +110,7 @@ def render_html(report: dict, lang: str = "en", charts: list[tuple[str, str]] | 
                     if per else f'<span class="flag">{_e(t("no_benefit", lang))}</span>')
         w(f"<tr><td>{_e(u['name'])}<br><code>{_e(u['slug'])}</code></td><td>{_e(u['team'])}</td>"
           f"<td>{_status(u, lang)}</td><td class=\"num\">{_q(u['energy_kwh'], 'kWh', lang, False)}</td>"
-          f"<td class=\"num\">{_carbon(u['gco2e'], lang, cu)}</td><td class=\"num\">{_q(u['water_l'], 'L', lang, False)}</td>"
+          f"<td class=\"num\">{_carbon(u['gco2e'], lang, cu, False)}</td><td class=\"num\">{_q(u['water_l'], 'L', lang, False)}</td>"
           f"<td class=\"num\">{_e(percent(u['measured_share'], lang))}</td><td>{per_text}</td>"
           f"<td class=\"num\">{_trend(u, lang)}</td></tr>")
     w("</tbody></table>")
@@ -176,7 +176,7 @@ def render_html(report: dict, lang: str = "en", charts: list[tuple[str, str]] | 
         w(f"<li>{_e(t(key, lang, w=weight))}</li>")
     c = report["conservation"]
     w(f"<li>{_e(t('balance', lang, m=_kwh_uj(c['measured_it_uj'], lang), a=_kwh_uj(c['allocated_it_uj'], lang), i=_kwh_uj(c['idle_it_uj'], lang), u=_kwh_uj(c['unallocated_it_uj'], lang)))}</li></ul>")
-    w(f"<h3>{_e(t('factors', lang))}</h3><table><thead><tr>" + "".join(
+    w(f"<h3>{_e(t('factors', lang))}</h3><table class=\"factors\"><thead><tr>" + "".join(
         f"<th>{_e(h)}</th>" for h in (t("factor", lang), t("value", lang), t("source", lang), t("vintage", lang),
                                       t("used_for", lang))) + "</tr></thead><tbody>")
     for f in report["factors"]:
