@@ -310,6 +310,130 @@ def benefit_list(
 
 # --- collectors (issue 4) --------------------------------------------------------------------
 
+UseCaseReq = Annotated[str, typer.Option("--use-case", help="Registered use case the energy goes to.", metavar="SLUG")]
+IntervalOpt = Annotated[float, typer.Option("--interval", help="Seconds per interval record.", metavar="S")]
+
+
+def _db_path():
+    from footprint.store import resolve_db_path
+
+    return resolve_db_path(state.db)
+
+
+@app.command(
+    "run",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    options_metavar="--use-case SLUG [--interval S] -- CMD [ARGS]...",
+)
+def run_cmd(
+    ctx: typer.Context,
+    use_case: UseCaseReq,
+    interval: IntervalOpt = 10.0,
+) -> None:
+    """Run a command and record its host's GPU, CPU and RAM energy: footprint run --use-case SLUG -- CMD ARGS...
+
+    The command's stdin, stdout, stderr and exit code pass through untouched.
+    """
+    import os
+    import signal
+
+    from footprint.collectors.session import CommandError, run_command
+
+    argv = list(ctx.args)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise typer.BadParameter("give the command after --: footprint run --use-case SLUG -- CMD ARGS...")
+    try:
+        code = run_command(argv, use_case=use_case, db_path=_db_path(), interval_s=interval, notice=notice)
+    except CommandError as exc:
+        notice(f"error: {exc}")
+        raise typer.Exit(exc.exit_code)
+    if code < 0:  # the child died of a signal: die of the same one, as a shell would see it
+        sys.stdout.flush()
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+        raise typer.Exit(128 - code)
+    raise typer.Exit(code)
+
+
+@app.command("monitor")
+def monitor_cmd(
+    use_case: UseCaseReq,
+    interval: IntervalOpt = 10.0,
+    metrics_url: Annotated[
+        Optional[str], typer.Option("--metrics-url", help="Inference server's Prometheus /metrics URL (tokens served).", metavar="URL")
+    ] = None,
+    map_: Annotated[
+        Optional[list[str]], typer.Option("--map", help="Send a model's tokens to another use case (repeat).", metavar="MODEL=SLUG")
+    ] = None,
+    gpus: Annotated[
+        Optional[str], typer.Option("--gpus", help="GPUs to measure: indices and/or GPU- UUIDs (default: $CUDA_VISIBLE_DEVICES, else all).", metavar="LIST")
+    ] = None,
+) -> None:
+    """Sidecar: record this host's energy (and tokens served) every interval until SIGINT/SIGTERM."""
+    import signal
+    import threading
+
+    from footprint.collectors.session import monitor
+    from footprint.collectors.tokens import parse_mapping
+
+    mapping = parse_mapping(map_)
+    stop = threading.Event()
+
+    def _stop(_signum, _frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    summary = monitor(
+        use_case=use_case, db_path=_db_path(), interval_s=interval, metrics_url=metrics_url, mapping=mapping,
+        gpus=gpus, stop=stop, notice=notice,
+    )
+    notice(f"monitor stopped: {summary.records} interval(s) spooled")
+
+
+MEASUREMENT_COLUMNS = ["start", "end", "use_case", "host", "source", "gpu_j", "cpu_j", "ram_j", "cpu_method",
+                       "input_tokens", "output_tokens"]
+
+
+@app.command("measurements")
+def measurements_cmd(
+    use_case: Annotated[Optional[str], typer.Option("--use-case", help="Only this use case.", metavar="SLUG")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", help="Intervals ending after this time (ISO 8601, UTC).", metavar="T")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="Intervals starting before this time (ISO 8601, UTC).", metavar="T")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List measured interval records (energies in joules; empty = not measured)."""
+    from footprint.measurements import list_measurements
+    from footprint.periods import parse_timestamp
+
+    start = parse_timestamp(from_, "--from time") if from_ else None
+    end = parse_timestamp(to, "--to time") if to else None
+    with open_db() as store:
+        rows = list_measurements(store, use_case=use_case, start=start, end=end)
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        for key in ("gpu_j", "cpu_j", "ram_j"):
+            if row[key] is not None:
+                row[key] = f"{row[key]:.1f}"
+        row["start"] = row["start"].isoformat(timespec="seconds")
+        row["end"] = row["end"].isoformat(timespec="seconds")
+    print_table(rows, MEASUREMENT_COLUMNS)
+
+
+@app.command("doctor")
+def doctor_cmd(as_json: JsonOpt = False) -> None:
+    """What can be measured here and how: NVML, CodeCarbon's CPU/RAM method, database and spool."""
+    from footprint.doctor import diagnose, format_report
+
+    report = diagnose(_db_path())
+    if as_json:
+        print_json(report)
+    else:
+        typer.echo(format_report(report))
 
 
 # --- end collectors --------------------------------------------------------------------------

@@ -50,6 +50,7 @@ class Store:
     def __init__(self, path: Path, conn: duckdb.DuckDBPyConnection):
         self.path = path
         self.conn = conn
+        self.drain_result = None  # what open_store ingested from the collectors' spool
 
     def __enter__(self) -> "Store":
         return self
@@ -181,4 +182,13 @@ def open_store(path: str | os.PathLike | None = None, *, lock_timeout_s: float |
     except BaseException:
         conn.close()
         raise
-    return Store(db_path, conn)
+    store = Store(db_path, conn)
+    # Collectors never hold the database: whoever opens it ingests what they spooled (exactly once).
+    from footprint import spool
+
+    try:
+        store.drain_result = spool.drain(store)
+    except BaseException:
+        conn.close()
+        raise
+    return store

@@ -1,0 +1,268 @@
+"""GPU energy through NVML (package nvidia-ml-py, module pynvml).
+
+Per device, the best source NVML offers:
+1. `nvmlDeviceGetTotalEnergyConsumption` (mJ since the driver loaded; Volta and newer), read as
+   deltas inside this NVML session. A value lower than the previous one means the driver was
+   reloaded: it becomes the new baseline and that step counts nothing (never a negative energy).
+2. Otherwise instantaneous power, polled every `poll_interval_s` (50–100 ms) on a background thread
+   and integrated by trapezoid: the `NVML_FI_DEV_POWER_INSTANT` field, else
+   `nvmlDeviceGetPowerUsage` (on recent GPUs a 1 s average, so it lags fast changes).
+A reading over several devices with different sources says `measured:nvml-power`, the weaker one.
+
+Device selection follows CUDA_VISIBLE_DEVICES semantics: a comma-separated list of NVML indices
+and/or `GPU-…` UUIDs (a unique prefix is enough); like CUDA, the list ends at the first entry that
+matches no device; an empty string selects none. Indices are NVML's (PCI bus order), which is
+CUDA's order when CUDA_DEVICE_ORDER=PCI_BUS_ID. `MIG-…` entries are skipped: NVML has no energy
+counter per MIG instance. Records name devices by UUID.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import pynvml
+
+from footprint.collectors.gpu import METHOD_COUNTER, METHOD_POWER, GpuDevices, GpuReading
+from footprint.units import mj_to_j, mw_to_w
+
+SOURCE_COUNTER = "counter"
+SOURCE_FIELD = "power-instant"
+SOURCE_USAGE = "power-usage"
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def parse_selection(selection: str | None, devices: list[tuple[int, str]]) -> tuple[list[int], list[str]]:
+    """NVML indices chosen by a CUDA_VISIBLE_DEVICES-style list, and notes on skipped entries.
+
+    `devices` is [(index, uuid)] of every GPU NVML sees.
+    """
+    if selection is None:
+        return [i for i, _ in devices], []
+    chosen: list[int] = []
+    notes: list[str] = []
+    for raw in selection.split(","):
+        token = raw.strip()
+        if not token:
+            break
+        if token.isdigit():
+            index = int(token)
+            if not any(i == index for i, _ in devices):
+                notes.append(f"GPU index {index} does not exist; entries from it on are ignored")
+                break
+        elif token.startswith("MIG-"):
+            notes.append(f"{token}: NVML has no energy counter per MIG instance; skipped")
+            continue
+        else:
+            matches = [i for i, uuid in devices if uuid.startswith(token if token.startswith("GPU-") else "GPU-" + token)]
+            if len(matches) != 1:
+                notes.append(f"{token!r} matches {'no' if not matches else 'several'} GPU UUID; entries from it on are ignored")
+                break
+            index = matches[0]
+        if index not in chosen:
+            chosen.append(index)
+    return chosen, notes
+
+
+@dataclass
+class _Device:
+    handle: object
+    index: int
+    uuid: str
+    name: str
+    source: str
+    last_mj: int | None = None  # counter baseline
+    last_t: float | None = None  # power polling: previous sample
+    last_w: float | None = None
+    pending_j: float = 0.0  # integrated power not yet read
+    resets: int = 0  # counter decreases seen (driver reloads)
+
+
+class NvmlGpuDevices(GpuDevices):
+    def __init__(self, selection: str | None = None, *, poll_interval_s: float = 0.1, clock=time.monotonic,
+                 start_poller: bool = True):
+        if not 0.01 <= poll_interval_s <= 1.0:
+            raise ValueError("poll_interval_s must be between 0.01 and 1 s")
+        self._clock = clock
+        self._poll_interval_s = poll_interval_s
+        self._start_poller = start_poller
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_read = clock()
+        self._closed = False
+        pynvml.nvmlInit()
+        try:
+            self.driver_version = _text(pynvml.nvmlSystemGetDriverVersion())
+            seen = []
+            for index in range(pynvml.nvmlDeviceGetCount()):
+                handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+                seen.append((index, _text(pynvml.nvmlDeviceGetUUID(handle)), handle))
+            chosen, notes = parse_selection(selection, [(i, u) for i, u, _ in seen])
+            self.notice = "; ".join(notes) or None
+            self._devices: list[_Device] = []
+            for index in chosen:
+                _, uuid, handle = seen[index]
+                name = _text(pynvml.nvmlDeviceGetName(handle))
+                source = self._probe(handle)
+                if source is None:
+                    note = f"GPU {uuid} reports neither energy nor power; not measured"
+                    self.notice = f"{self.notice}; {note}" if self.notice else note
+                    continue
+                self._devices.append(_Device(handle, index, uuid, name, source))
+        except BaseException:
+            pynvml.nvmlShutdown()
+            raise
+
+    # --- probing and sampling -----------------------------------------------------------------
+
+    @staticmethod
+    def _probe(handle) -> str | None:
+        try:
+            pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)
+            return SOURCE_COUNTER
+        except pynvml.NVMLError:
+            pass
+        try:
+            if _field_power_mw(handle) is not None:
+                return SOURCE_FIELD
+        except pynvml.NVMLError:
+            pass
+        try:
+            pynvml.nvmlDeviceGetPowerUsage(handle)
+            return SOURCE_USAGE
+        except pynvml.NVMLError:
+            return None
+
+    @staticmethod
+    def _power_w(device: _Device) -> float:
+        if device.source == SOURCE_FIELD:
+            value = _field_power_mw(device.handle)
+            if value is not None:
+                return mw_to_w(value)
+        return mw_to_w(pynvml.nvmlDeviceGetPowerUsage(device.handle))
+
+    def _sample_locked(self, device: _Device, now: float) -> None:
+        try:
+            watts = self._power_w(device)
+        except pynvml.NVMLError:
+            return  # a missed sample: the next one integrates over the longer gap
+        if device.last_t is not None and now > device.last_t:
+            device.pending_j += (device.last_w + watts) / 2.0 * (now - device.last_t)
+        device.last_t, device.last_w = now, watts
+
+    def poll_once(self) -> None:
+        """Sample every power-polled device once (the background thread calls this)."""
+        with self._lock:
+            now = self._clock()
+            for device in self._devices:
+                if device.source != SOURCE_COUNTER:
+                    self._sample_locked(device, now)
+
+    def _poll_loop(self) -> None:
+        while not self._stop.wait(self._poll_interval_s):
+            self.poll_once()
+
+    # --- GpuDevices ---------------------------------------------------------------------------
+
+    @property
+    def uuids(self) -> tuple[str, ...]:
+        return tuple(d.uuid for d in self._devices)
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return {d.uuid: d.source for d in self._devices}
+
+    @property
+    def counter_resets(self) -> int:
+        return sum(d.resets for d in self._devices)
+
+    def start(self) -> None:
+        with self._lock:
+            now = self._clock()
+            self._last_read = now
+            for device in self._devices:
+                if device.source == SOURCE_COUNTER:
+                    try:
+                        device.last_mj = pynvml.nvmlDeviceGetTotalEnergyConsumption(device.handle)
+                    except pynvml.NVMLError:
+                        device.last_mj = None
+                else:
+                    device.pending_j = 0.0
+                    device.last_t = None
+                    self._sample_locked(device, now)
+        if self._start_poller and self._thread is None and any(d.source != SOURCE_COUNTER for d in self._devices):
+            self._thread = threading.Thread(target=self._poll_loop, name="footprint-nvml-poll", daemon=True)
+            self._thread.start()
+
+    def read(self) -> GpuReading:
+        with self._lock:
+            now = self._clock()
+            window, self._last_read = now - self._last_read, now
+            if not self._devices:
+                return GpuReading(None, None, None, window)
+            total_j = 0.0
+            for device in self._devices:
+                if device.source == SOURCE_COUNTER:
+                    total_j += self._counter_delta_j(device)
+                else:
+                    self._sample_locked(device, now)
+                    total_j += device.pending_j
+                    device.pending_j = 0.0
+            method = METHOD_COUNTER if all(d.source == SOURCE_COUNTER for d in self._devices) else METHOD_POWER
+            return GpuReading(total_j, method, ",".join(self.uuids), window)
+
+    @staticmethod
+    def _counter_delta_j(device: _Device) -> float:
+        try:
+            value = pynvml.nvmlDeviceGetTotalEnergyConsumption(device.handle)
+        except pynvml.NVMLError:
+            return 0.0
+        previous, device.last_mj = device.last_mj, value
+        if previous is None:
+            return 0.0
+        if value < previous:  # driver reload: a new baseline, nothing negative
+            device.resets += 1
+            return 0.0
+        return mj_to_j(value - previous)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        try:
+            pynvml.nvmlShutdown()
+        except pynvml.NVMLError:
+            pass
+
+    def describe(self) -> list[dict]:
+        return [
+            {"index": d.index, "name": d.name, "uuid": d.uuid, "energy_counter": d.source == SOURCE_COUNTER,
+             "source": d.source}
+            for d in self._devices
+        ]
+
+
+def _field_power_mw(handle) -> float | None:
+    """NVML_FI_DEV_POWER_INSTANT in mW, or None where the driver does not report it."""
+    values = pynvml.nvmlDeviceGetFieldValues(handle, [pynvml.NVML_FI_DEV_POWER_INSTANT])
+    value = values[0]
+    if value.nvmlReturn != pynvml.NVML_SUCCESS:
+        return None
+    kind = value.valueType
+    if kind == pynvml.NVML_VALUE_TYPE_DOUBLE:
+        return float(value.value.dVal)
+    if kind == pynvml.NVML_VALUE_TYPE_UNSIGNED_LONG:
+        return float(value.value.ulVal)
+    if kind == pynvml.NVML_VALUE_TYPE_UNSIGNED_LONG_LONG:
+        return float(value.value.ullVal)
+    if kind == pynvml.NVML_VALUE_TYPE_SIGNED_LONG_LONG:
+        return float(value.value.sllVal)
+    return float(value.value.uiVal)
