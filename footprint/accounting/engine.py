@@ -120,7 +120,7 @@ def _measured_parts(row: dict, profile: Profile) -> dict:
     return parts
 
 
-def _benefit(store: Store, slug: str, period: Period, benefits: dict) -> dict | None:
+def _benefit(slug: str, period: Period, benefits: dict) -> dict | None:
     """The benefit claimed for the period: the quarter's, or the sum of the quarters inside a range."""
     claims = benefits.get(slug, {})
     year, q = quarter_of(period.start)
@@ -296,7 +296,7 @@ def account(
     for slug in sorted(use_cases):
         uc = use_cases[slug]
         impacts = buckets[slug].impacts if slug in buckets else Impacts()
-        benefit = _benefit(store, slug, period, benefits)
+        benefit = _benefit(slug, period, benefits)
         per_unit = None
         if benefit and benefit["value"] > 0:
             per_unit = impacts.gco2e.scaled(1.0 / benefit["value"])
