@@ -688,6 +688,93 @@ def site_list(as_json: JsonOpt = False) -> None:
 
 # --- clusters (issue 8) ----------------------------------------------------------------------
 
+collect_app = typer.Typer(help="Collect measurements from other systems (Prometheus).", no_args_is_help=True)
+app.add_typer(collect_app, name="collect")
+
+
+@collect_app.command("prometheus")
+def collect_prometheus(
+    url: Annotated[str, typer.Option("--url", help="Prometheus server, e.g. http://prometheus:9090 (the only host contacted).")],
+    from_: Annotated[Optional[str], typer.Option("--from", help="Start: ISO 8601 (UTC if no offset) or unix seconds.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="End: ISO 8601 or unix seconds (default: now).")] = None,
+    step: Annotated[float, typer.Option("--step", help="Interval length in seconds (records are per step).")] = 60.0,
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML map of labels to use cases ([[map]] tables).")] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Keep collecting on a schedule until SIGINT/SIGTERM.")] = False,
+    every: Annotated[float, typer.Option("--every", help="With --watch: seconds between collections.")] = 300.0,
+    lag: Annotated[float, typer.Option("--lag", help="Stay this many seconds behind now (scrapes land late); for --watch and a missing --to.")] = 60.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read GPU energy (DCGM exporter, Kepler) and tokens (vLLM, SGLang) from Prometheus into measurements."""
+    import signal
+    import threading
+    import time
+
+    from footprint import cluster
+    from footprint.cluster.collect import from_unix, parse_time, to_unix
+    from footprint.errors import ValidationError
+
+    client = cluster.PrometheusClient(url)
+    mapping = cluster.load_mapping(config)
+    if mapping.use_cases:
+        from footprint import register
+        from footprint.errors import NotFoundError
+
+        with open_db() as store:
+            try:
+                register.require_use_cases(store, sorted(mapping.use_cases))
+            except NotFoundError as exc:
+                raise NotFoundError(f"{config}: {exc}") from None
+
+    def report(result) -> None:
+        if as_json and watch:  # one JSON object per line and cycle, for a log shipper
+            typer.echo(json.dumps(result.to_json(), sort_keys=True))
+        elif as_json:
+            print_json(result.to_json())
+        elif result.start is None:
+            notice("no complete step in the window: nothing collected")
+        else:
+            methods = ", ".join(f"{m} {n}" for m, n in sorted(result.methods.items())) or (
+                "no DCGM or Kepler GPU energy series found in this window")
+            typer.echo(
+                f"collected {result.start.isoformat()}..{result.end.isoformat()} step {result.step_s:g}s: "
+                f"{result.records} records ({result.added} new, {result.skipped_overlap} already covered), "
+                f"{result.gpu_j:.1f} J GPU ({result.unallocated_j:.1f} J unallocated); {methods}"
+            )
+            if result.unlinked_token_series:
+                notice(f"{result.unlinked_token_series} token series share no pod or node label with a GPU series: "
+                       "their tokens split nothing (give both a common `node` label)")
+
+    if not watch:
+        if from_ is None:
+            raise typer.BadParameter("--from is required (or use --watch)")
+        start_s = parse_time(from_, "--from time")
+        # A step whose scrape has not landed yet would be stored short and never corrected:
+        # without --to, or with one in the future, stop --lag seconds before now.
+        settled = time.time() - lag
+        end_s = parse_time(to, "--to time") if to else settled
+        if end_s > time.time():
+            notice(f"--to is in the future: collecting up to {from_unix(settled).isoformat(timespec='seconds')} (now - --lag)")
+            end_s = settled
+        report(cluster.collect(open_db, client, start_s, end_s, step, mapping))
+        return
+
+    if to is not None:
+        raise ValidationError("--to makes no sense with --watch (it collects up to now minus --lag)")
+    if from_ is not None:
+        start_s = parse_time(from_, "--from time")
+    else:
+        with open_db() as store:
+            last = cluster.last_collected(store)
+        start_s = to_unix(last) if last else time.time() - lag - every
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    notice(f"watching {client.url} every {every:g}s (step {step:g}s, lag {lag:g}s); stop with Ctrl-C")
+    cluster.watch(open_db, client, step, every, lag, start_s, mapping, stop, on_cycle=report,
+                  on_error=lambda exc: notice(f"error: {exc} (retrying in {every:g}s)"))
+    notice("stopped")
+
+
 
 
 # --- end clusters ----------------------------------------------------------------------------

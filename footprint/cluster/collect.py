@@ -1,0 +1,327 @@
+"""Turn Prometheus series (GPU energy, inference tokens) into interval records, exactly once.
+
+One record per GPU (DCGM) or per workload (Kepler) per step, keyed by the series identity and
+the step's start: collecting the same or an overlapping range again adds nothing. Steps lie on
+a grid of multiples of the step (unix time), so every collection of a range sees the same
+intervals; a window [from, to] covers the steps that start at or after `from` and end at or
+before `to`.
+
+Tokens reach a GPU through shared labels: the same pod (namespace + pod, as DCGM exporter's
+Kubernetes mode and Prometheus' pod discovery both give), else the same node (`Hostname`,
+`node_name`, `node`..., else the host part of `instance`). A token series' use case is its own
+mapping, else its GPU's. A GPU whose tokens belong to several use cases (or partly to none) is
+`shared`: accounting splits each step by the use cases' tokens (interval_tokens); one use case
+gets it all; no tokens: the GPU's own mapping, else unallocated (use_case NULL).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+from footprint.cluster.energy import (
+    ENERGY_QUERY,
+    TOKEN_QUERY,
+    EnergyUnit,
+    TokenSeries,
+    energy_units,
+    fill_leading_steps,
+    token_series,
+)
+from footprint.cluster.mapping import Mapping, node_name, workload_labels
+from footprint.cluster.prometheus import PrometheusClient
+from footprint.errors import FootprintError, ValidationError
+from footprint.records import IntervalRecord, TokenCount
+
+SOURCE = "prometheus"
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    """What one collection read and wrote."""
+
+    start: datetime | None  # first step (naive UTC); None when the window holds no full step
+    end: datetime | None
+    step_s: float
+    records: int  # records built from the window
+    added: int  # records new to the database
+    skipped_overlap: int  # left out: an earlier collection with another step covers them
+    gpu_j: float  # energy of the records built
+    unallocated_j: float  # of which with no use case and not shared
+    methods: dict = field(default_factory=dict)  # gpu_method -> records
+    unlinked_token_series: int = 0  # token counters on no GPU we read (their tokens split nothing)
+
+    def to_json(self) -> dict:
+        return {
+            "from": self.start.isoformat() if self.start else None,
+            "to": self.end.isoformat() if self.end else None,
+            "step_s": self.step_s,
+            "records": self.records,
+            "added": self.added,
+            "skipped_overlap": self.skipped_overlap,
+            "gpu_j": self.gpu_j,
+            "unallocated_j": self.unallocated_j,
+            "methods": dict(sorted(self.methods.items())),
+            "unlinked_token_series": self.unlinked_token_series,
+        }
+
+
+def to_unix(value: datetime) -> float:
+    """Naive UTC datetime (the store's convention) to unix seconds."""
+    return value.replace(tzinfo=timezone.utc).timestamp() if value.tzinfo is None else value.timestamp()
+
+
+def from_unix(value: float) -> datetime:
+    return datetime.fromtimestamp(value, timezone.utc).replace(tzinfo=None)
+
+
+def parse_time(text: str, field: str = "time") -> float:
+    """ISO 8601 (naive = UTC) or unix seconds, as unix seconds."""
+    from footprint.periods import parse_timestamp
+
+    raw = (text or "").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        return to_unix(parse_timestamp(raw, field))
+    if not math.isfinite(value):
+        raise ValidationError(f"bad {field} {text!r}: expected ISO 8601 or unix seconds")
+    return value
+
+
+def step_grid(start_s: float, end_s: float, step_s: float) -> tuple[int, int]:
+    """First and last step index (ts / step) of the grid points inside [start, end]."""
+    if not (step_s > 0 and math.isfinite(step_s)):
+        raise ValidationError(f"bad --step {step_s!r}: must be a positive number of seconds")
+    if end_s <= start_s:
+        raise ValidationError(f"bad window: --to {from_unix(end_s)} is not after --from {from_unix(start_s)}")
+    eps = 1e-9
+    return math.ceil(start_s / step_s - eps), math.floor(end_s / step_s + eps)
+
+
+def _device(labels: dict[str, str]) -> str:
+    parts = [labels.get("UUID") or (f"gpu{labels['gpu']}" if labels.get("gpu") else "")]
+    if labels.get("GPU_I_ID"):
+        parts.append(f"mig{labels['GPU_I_ID']}")
+    return "/".join(p for p in parts if p)
+
+
+def _host(unit: EnergyUnit) -> str:
+    node = node_name(unit.labels) or "unknown-node"
+    if unit.method == "measured:kepler":
+        w = workload_labels(unit.labels)
+        return "/".join([node, w.get("namespace", ""), w.get("pod", ""), w.get("container", "")])
+    return f"{node}/{_device(unit.labels) or unit.key}"
+
+
+def _join_keys(labels: dict[str, str]) -> tuple[tuple | None, set[str]]:
+    w = workload_labels(labels)
+    pod = (w.get("namespace", ""), w["pod"]) if w.get("pod") else None
+    return pod, {node_name(labels)} - {""}
+
+
+def _linked(unit_keys, token_keys) -> bool:
+    (u_pod, u_hosts), (t_pod, t_hosts) = unit_keys, token_keys
+    if u_pod and t_pod:
+        return u_pod == t_pod
+    return bool(u_hosts & t_hosts)
+
+
+def _split(count: int, parts: int, index: int) -> int:
+    """index-th of `parts` integer shares of `count` that add up to it exactly."""
+    return (count * (index + 1)) // parts - (count * index) // parts
+
+
+def build_records(
+    units: list[EnergyUnit], tokens: list[TokenSeries], mapping: Mapping, step_s: float, first: int, last: int
+) -> list[IntervalRecord]:
+    """Records for the steps starting in [first, last) of each energy unit, with its tokens."""
+    unit_keys = [_join_keys(u.labels) for u in units]
+    token_keys = [_join_keys(t.labels) for t in tokens]
+    links: dict[int, list[int]] = {}  # token series -> units it serves
+    for ti, tk in enumerate(token_keys):
+        links[ti] = [ui for ui, uk in enumerate(unit_keys) if _linked(uk, tk)]
+    records = []
+    for ui, unit in enumerate(units):
+        own = mapping.use_case_for(unit.labels)
+        mine = [(ti, links[ti].index(ui), len(links[ti])) for ti in links if ui in links[ti]]
+        token_uc = {ti: mapping.use_case_for(tokens[ti].labels) or own for ti, _, _ in mine}
+        serving = set(token_uc.values())
+        shared = len(serving) > 1
+        use_case = None if shared else (next(iter(serving)) if serving else own)
+        host = _host(unit)
+        device = _device(unit.labels) if unit.method != "measured:kepler" else ""
+        for i in sorted(unit.steps):
+            if not first <= i < last:
+                continue
+            energy_j, low = unit.steps[i]
+            counts: dict[tuple[str, str], list[int]] = {}
+            totals = [0, 0, 0]
+            for ti, position, parts in mine:
+                series = tokens[ti]
+                value = _split(series.steps.get(i, 0), parts, position)
+                slot = ("input_tokens", "output_tokens", "requests").index(series.field)
+                totals[slot] += value
+                if token_uc[ti] is not None:
+                    counts.setdefault((token_uc[ti], series.model), [0, 0, 0])[slot] += value
+            token_counts = tuple(
+                TokenCount(uc, model, c[0], c[1], c[2]) for (uc, model), c in sorted(counts.items()) if any(c)
+            )
+            start = from_unix(i * step_s)
+            records.append(
+                IntervalRecord(
+                    record_id=f"prom-{unit.key}-{int(round(i * step_s * 1000))}",
+                    use_case=use_case,
+                    host=host,
+                    start=start,
+                    end=from_unix((i + 1) * step_s),
+                    source=SOURCE,
+                    gpu_j=max(energy_j, 0.0),
+                    gpu_method=unit.method,
+                    gpu_devices=device or None,
+                    gpu_low_confidence=low,
+                    shared=shared,
+                    input_tokens=totals[0] if mine else None,
+                    output_tokens=totals[1] if mine else None,
+                    requests=totals[2] if mine else None,
+                    tokens=token_counts,
+                )
+            )
+    return records
+
+
+def unlinked_tokens(units: list[EnergyUnit], tokens: list[TokenSeries]) -> int:
+    unit_keys = [_join_keys(u.labels) for u in units]
+    return sum(1 for t in tokens if not any(_linked(uk, _join_keys(t.labels)) for uk in unit_keys))
+
+
+def gather(client: PrometheusClient, start_s: float, end_s: float, step_s: float, mapping: Mapping):
+    """Query GPU energy and tokens for [start, end].
+
+    Returns (records, first step ts, last step ts, token series linked to no GPU).
+    """
+    first, last = step_grid(start_s, end_s, step_s)
+    if last <= first:
+        return [], None, None, 0
+    energy = client.query_range(ENERGY_QUERY, first * step_s, last * step_s, step_s)
+    tokens = client.query_range(TOKEN_QUERY, first * step_s, last * step_s, step_s)
+    units = energy_units(energy, step_s)
+    fill_leading_steps(units, [_host(u) for u in units], first, step_s)
+    served = token_series(tokens, step_s)
+    records = build_records(units, served, mapping, step_s, first, last)
+    return records, first * step_s, last * step_s, unlinked_tokens(units, served)
+
+
+def drop_collected(store, records: list[IntervalRecord]) -> list[IntervalRecord]:
+    """Leave out records overlapping one already stored for the same series under another id.
+
+    Same id: INSERT OR IGNORE skips it. Another id on an overlapping time (a range collected
+    before with another step): keeping both would count that energy twice.
+    """
+    if not records:
+        return records
+    lo, hi = min(r.start for r in records), max(r.end for r in records)
+    existing: dict[str, tuple[list, list]] = {}
+    for host, start, end in store.query("cluster/select_collected", {"from_ts": lo, "to_ts": hi}).fetchall():
+        starts, ends = existing.setdefault(host, ([], []))
+        starts.append(start)
+        ends.append(end)
+    if not existing:
+        return records
+    kept = []
+    for r in records:
+        starts, ends = existing.get(r.host, ((), ()))
+        # One series' stored intervals never overlap, so the last one starting before r ends
+        # has the latest end of those: r overlaps stored data iff that end is after r's start.
+        j = bisect.bisect_left(starts, r.end)
+        if j and ends[j - 1] > r.start and (starts[j - 1], ends[j - 1]) != (r.start, r.end):
+            continue
+        kept.append(r)
+    return kept
+
+
+def write(store, records: list[IntervalRecord]) -> tuple[int, int]:
+    """Insert the records not collected before; returns (added, skipped as overlapping)."""
+    from footprint.measurements import insert_records
+
+    kept = drop_collected(store, records)
+    return insert_records(store, kept), len(records) - len(kept)
+
+
+def summarise(records: Iterable[IntervalRecord], first, last, step_s, added, skipped, unlinked=0) -> CollectResult:
+    records = list(records)
+    methods: dict[str, int] = {}
+    for r in records:
+        methods[r.gpu_method] = methods.get(r.gpu_method, 0) + 1
+    return CollectResult(
+        start=from_unix(first) if first is not None else None,
+        end=from_unix(last) if last is not None else None,
+        step_s=step_s,
+        records=len(records),
+        added=added,
+        skipped_overlap=skipped,
+        gpu_j=sum(r.gpu_j or 0.0 for r in records),
+        unallocated_j=sum(r.gpu_j or 0.0 for r in records if r.use_case is None and not r.shared),
+        methods=methods,
+        unlinked_token_series=unlinked,
+    )
+
+
+def collect(store_opener: Callable, client: PrometheusClient, start_s: float, end_s: float, step_s: float,
+            mapping: Mapping) -> CollectResult:
+    """One collection: query first, then open the database only for the write."""
+    records, first, last, unlinked = gather(client, start_s, end_s, step_s, mapping)
+    added = skipped = 0
+    if records:
+        with store_opener() as store:
+            added, skipped = write(store, records)
+    return summarise(records, first, last, step_s, added, skipped, unlinked)
+
+
+def last_collected(store) -> datetime | None:
+    row = store.query("cluster/select_last_collected").fetchone()
+    return row[0] if row else None
+
+
+def watch(
+    store_opener: Callable,
+    client: PrometheusClient,
+    step_s: float,
+    every_s: float,
+    lag_s: float,
+    start_s: float,
+    mapping: Mapping,
+    stop: threading.Event,
+    on_cycle: Callable[[CollectResult], None] = lambda result: None,
+    on_error: Callable[[FootprintError], None] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> float:
+    """Collect every `every_s` seconds from the last collected step to now - lag, until `stop` is set.
+
+    Returns the last collected step (unix s). A failing cycle (server down, database locked)
+    writes nothing; with `on_error` it is reported and the next cycle retries from the same
+    step, without it the error is raised.
+    """
+    if every_s <= 0 or lag_s < 0:
+        raise ValidationError("bad --every/--lag: --every must be > 0 s and --lag >= 0 s")
+    cursor = start_s
+    while not stop.is_set():
+        end_s = clock() - lag_s
+        if math.floor(end_s / step_s) * step_s > cursor:
+            try:
+                result = collect(store_opener, client, cursor, end_s, step_s, mapping)
+            except FootprintError as exc:
+                if on_error is None:
+                    raise
+                on_error(exc)
+            else:
+                if result.end is not None:
+                    cursor = to_unix(result.end)
+                on_cycle(result)
+        stop.wait(every_s)
+    return cursor
