@@ -361,8 +361,10 @@ def _estimate_group(g, use_cases, profile_of, estimate, year, buckets, estimates
     tokens = dict(requests=int(g["requests"]), input_tokens=int(g["input_tokens"] or 0),
                   output_tokens=int(g["output_tokens"] or 0))
     try:
+        # Energy per token depends on response length (prefill amortised, context growing), so the
+        # summed tokens of a group are estimated as the group's requests, not as one long response.
         est = estimate(output_tokens=tokens["output_tokens"], input_tokens=tokens["input_tokens"], model=model,
-                       country=profile.country, pue=pue, year=year)
+                       country=profile.country, pue=pue, year=year, requests=tokens["requests"] or None)
     except FootprintError as exc:
         message = " ".join(str(exc).split())
         warnings.append(f"{slug}: {tokens['requests']} requests of model {model!r} not estimated: {message}")
