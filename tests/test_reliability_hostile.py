@@ -363,6 +363,11 @@ def test_cli_options(tmp_path_factory, args):
     assert result.exit_code in (0, 1, 2), (args, result.output)
     if result.exception is not None:
         assert isinstance(result.exception, SystemExit), (args, repr(result.exception))
+    if result.exit_code == 0 and "--json" in args:  # valid JSON: no NaN or Infinity
+        def refuse(constant):
+            raise AssertionError(f"{constant} in the JSON output of {args}")
+
+        __import__("json").loads(result.stdout, parse_constant=refuse)
     if result.exit_code == 1:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
