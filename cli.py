@@ -550,6 +550,130 @@ def estimate_command(
 
 # --- ingest (issue 6) ------------------------------------------------------------------------
 
+_PROGRESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files ingest in well under a second
+
+
+class _IngestProgress:
+    """A rich progress bar on stderr, fed by the library's (file, percent) callback."""
+
+    def __init__(self):
+        self.bar = None
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, label: str, percent: float) -> None:
+        if self.bar is None:
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+            from rich.console import Console
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                                TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self.bar.start()
+        if label not in self.tasks:
+            self.tasks[label] = self.bar.add_task(f"ingest {label}", total=100)
+        self.bar.update(self.tasks[label], completed=min(percent, 100.0))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _wants_progress(files: list[str], as_json: bool) -> bool:
+    if as_json or not sys.stderr.isatty():
+        return False
+    import glob
+    import os
+
+    for name in files:
+        candidates = glob.glob(name) if glob.has_magic(name) else [name]
+        for path in candidates:
+            try:
+                if os.path.isdir(path) or os.path.getsize(path) > _PROGRESS_MIN_BYTES:
+                    return True
+            except OSError:
+                continue
+    return "-" in files
+
+
+def _parse_map(values: Optional[list[str]]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for value in values or []:
+        column, sep, target = value.partition("=")
+        if not sep or not column or not target:
+            raise typer.BadParameter(f"--map {value!r}: expected COLUMN=FIELD")
+        mapping[column] = target
+    return mapping
+
+
+IngestFormat = Enum("IngestFormat", {f: f for f in ("csv", "jsonl", "parquet", "openai", "anthropic", "litellm", "ollama", "codecarbon")}, type=str)
+
+
+@app.command("ingest")
+def ingest_command(
+    files: Annotated[list[str], typer.Argument(help="Files, globs or directories; '-' reads stdin.", metavar="FILE...")],
+    fmt: Annotated[Optional[IngestFormat], typer.Option("--format", help="Input format (default: guessed from the extension and content).")] = None,
+    use_case: Annotated[Optional[str], typer.Option("--use-case", help="Use case of rows that name none (required for vendor logs).", metavar="SLUG")] = None,
+    mapping: Annotated[Optional[list[str]], typer.Option("--map", help="Rename a column: COLUMN=FIELD (repeat).", metavar="COLUMN=FIELD")] = None,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Keep the good rows; write bad ones to FILE.rejected.csv.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest usage logs (CSV, JSONL, Parquet, OpenAI, Anthropic, LiteLLM, Ollama) or a CodeCarbon emissions.csv.
+
+    Exactly once: rows already stored are counted, not added. Personal fields (user, email, key, prompt,
+    content...) are never read; their names are listed.
+    """
+    from footprint.ingest import ingest_paths
+
+    progress = _IngestProgress() if _wants_progress(files, as_json) else None
+    try:
+        with open_db() as store:
+            summary = ingest_paths(store, files, fmt=fmt.value if fmt else None, use_case=use_case,
+                                   mapping=_parse_map(mapping), skip_bad=skip_bad, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    if as_json:
+        print_json(summary.to_json())
+        return
+    for f in summary.files:
+        line = f"{f.file} ({f.source_format}): {f.rows_added} rows added, {f.rows_present} already present"
+        if f.source_format == "codecarbon":
+            line = f"{f.file} (codecarbon): {f.rows_added} measurements added, {f.rows_present} already present"
+        if f.rows_skipped:
+            line += f", {f.rows_skipped} records without usage skipped"
+        if f.rows_rejected:
+            line += f", {f.rows_rejected} bad rows rejected to {f.reject_file}"
+        if f.rows_without_time:
+            line += f", {f.rows_without_time} rows without a time"
+        typer.echo(line)
+    if len(summary.files) > 1:
+        typer.echo(f"total: {summary.rows_added} rows added, {summary.rows_present} already present")
+    if summary.fields_dropped:
+        names = ", ".join(sorted(summary.fields_dropped))
+        typer.echo(f"dropped {len(summary.fields_dropped)} fields, never read: {names}")
+
+
+@app.command("usage")
+def usage_command(
+    use_case: Annotated[Optional[str], typer.Option("--use-case", help="Only this use case.", metavar="SLUG")] = None,
+    quarter: Annotated[Optional[str], typer.Option("--quarter", help="Only this quarter, YYYY-Qn.")] = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="Group by day, month or model (always per use case and model).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingested usage: requests and tokens per use case and model."""
+    from footprint.periods import parse_quarter
+    from footprint.usage import GROUPINGS, usage_rows
+
+    if by is not None and by not in GROUPINGS:
+        raise typer.BadParameter(f"--by {by!r}: expected one of {', '.join(GROUPINGS)}")
+    period = parse_quarter(quarter) if quarter else None
+    with open_db() as store:
+        rows = usage_rows(store, use_case=use_case, period=period, by=by)
+    if as_json:
+        print_json(rows)
+        return
+    columns = ([by] if by in ("day", "month") else []) + ["use_case", "model", "requests", "input_tokens", "output_tokens"]
+    print_table(rows, columns)
 
 
 # --- end ingest ------------------------------------------------------------------------------

@@ -23,34 +23,59 @@ def _check(record: IntervalRecord) -> None:
             raise ValidationError(f"record {record.record_id}: {name} {value!r} is not a finite energy >= 0")
 
 
+def _column(values: list, kind: str):
+    """A numpy column DuckDB can scan; object dtype keeps None as SQL NULL."""
+    import numpy as np
+
+    if kind == "float":
+        values = [None if v is None else float(v) for v in values]
+    elif kind == "int":
+        values = [None if v is None else int(v) for v in values]
+    return np.array(values, dtype=object)
+
+
+_KINDS = {"gpu_j": "float", "cpu_j": "float", "ram_j": "float", "input_tokens": "int", "output_tokens": "int",
+          "requests": "int"}
+
+
 def insert_records(store: Store, records: Iterable[IntervalRecord]) -> int:
     """Insert records not already stored, with their token split, in one transaction.
 
-    Returns how many records were new. Columnar: one statement per table, whatever the count.
+    Returns how many records were new. Columnar: the records become numpy columns that DuckDB
+    scans in one INSERT ... SELECT per table, whatever the count (no statement per row).
     """
     records = list(records)
     if not records:
         return 0
     for record in records:
         _check(record)
-    columns = {name: [getattr(r, name) for r in records] for name in _COLUMNS}
-    columns["start_ts"] = [r.start for r in records]
-    columns["end_ts"] = [r.end for r in records]
+    columns = {name: _column([getattr(r, name) for r in records], _KINDS.get(name, "")) for name in _COLUMNS}
+    columns["start_ts"] = _column([r.start for r in records], "")
+    columns["end_ts"] = _column([r.end for r in records], "")
     tokens = [(r.record_id, t) for r in records for t in r.tokens]
     token_columns = {
-        "record_id": [rid for rid, _ in tokens],
-        "use_case": [t.use_case for _, t in tokens],
-        "model": [t.model for _, t in tokens],
-        "input_tokens": [t.input_tokens for _, t in tokens],
-        "output_tokens": [t.output_tokens for _, t in tokens],
-        "requests": [t.requests for _, t in tokens],
+        "record_id": _column([rid for rid, _ in tokens], ""),
+        "use_case": _column([t.use_case for _, t in tokens], ""),
+        "model": _column([t.model for _, t in tokens], ""),
+        "input_tokens": _column([t.input_tokens for _, t in tokens], "int"),
+        "output_tokens": _column([t.output_tokens for _, t in tokens], "int"),
+        "requests": _column([t.requests for _, t in tokens], "int"),
     }
-    with store.transaction() as conn:
-        before = conn.execute("SELECT count(*) FROM measurements").fetchone()[0]
-        store.query("measurements/insert_measurements", columns)
+    conn = store.conn
+    with store.transaction():
+        before = conn.execute("SELECT count(*) FROM measurements").fetchall()[0][0]
+        conn.register("incoming_measurements", columns)
+        try:
+            store.query("measurements/insert_measurements")
+        finally:
+            conn.unregister("incoming_measurements")
         if tokens:
-            store.query("measurements/insert_interval_tokens", token_columns)
-        after = conn.execute("SELECT count(*) FROM measurements").fetchone()[0]
+            conn.register("incoming_interval_tokens", token_columns)
+            try:
+                store.query("measurements/insert_interval_tokens")
+            finally:
+                conn.unregister("incoming_interval_tokens")
+        after = conn.execute("SELECT count(*) FROM measurements").fetchall()[0][0]
     return after - before
 
 

@@ -62,8 +62,8 @@ def _safe_host(host: str) -> str:
 
 def encode_record(record: IntervalRecord) -> bytes:
     data = {name: getattr(record, name) for name in _RECORD_FIELDS if name != "tokens"}
-    data["start"] = record.start.isoformat()
-    data["end"] = record.end.isoformat()
+    data["start"] = _naive_utc(record.start).isoformat()
+    data["end"] = _naive_utc(record.end).isoformat()
     data["tokens"] = [{name: getattr(t, name) for name in _TOKEN_FIELDS} for t in record.tokens]
     return (json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
 
@@ -336,34 +336,37 @@ def read_segment(segment: Segment) -> tuple[list[IntervalRecord], int]:
 
 
 def drain(store) -> DrainResult:
-    """Ingest the spool of `store`'s database exactly once (see the module docstring)."""
-    from footprint.measurements import insert_records
+    """Ingest the spool of `store`'s database exactly once (see the module docstring).
 
-    segments = list_segments(spool_dir(store.path))
+    Segments are read by DuckDB's JSON reader straight into the store, in one transaction.
+    """
+    segments = [s for s in list_segments(spool_dir(store.path)) if s.path.stat().st_size > 0 or s.finished]
     if not segments:
         return DrainResult()
-    by_id: dict[str, IntervalRecord] = {}
-    skipped = read = 0
-    for segment in segments:
-        records, bad = read_segment(segment)
-        skipped += bad
-        read += len(records)
-        for record in records:
-            by_id.setdefault(record.record_id, record)
-    added = insert_records(store, by_id.values()) if by_id else 0
-    finished = 0
+    files = [str(s.path) for s in segments]
+    finished_files = [str(s.path) for s in segments if s.finished]
+    conn = store.conn
+    with store.transaction():
+        before = conn.execute("SELECT count(*) FROM measurements").fetchall()[0][0]
+        store.query("spool/stage", {"files": files})
+        read, skipped = store.query("spool/stage_counts", {"finished": finished_files}).fetchall()[0]
+        store.query("spool/insert_measurements")
+        store.query("spool/insert_interval_tokens")
+        after = conn.execute("SELECT count(*) FROM measurements").fetchall()[0][0]
+        conn.execute("DROP TABLE spool_stage")
+    removed = 0
     for segment in segments:
         if segment.finished:
             try:
                 segment.path.unlink()
-                finished += 1
+                removed += 1
             except FileNotFoundError:
                 pass
     return DrainResult(
-        segments_finished=finished,
+        segments_finished=removed,
         segments_live=sum(1 for s in segments if not s.finished),
         records_read=read,
-        records_added=added,
+        records_added=after - before,
         lines_skipped=skipped,
     )
 

@@ -73,22 +73,27 @@ class Store:
         return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
     def transaction(self):
-        return _Transaction(self.conn)
+        return _Transaction(self)
 
 
 class _Transaction:
-    def __init__(self, conn):
-        self.conn = conn
+    """BEGIN … COMMIT, or ROLLBACK on an exception. A nested use joins the outer transaction
+    (e.g. ingest writes CodeCarbon records through insert_records and its bookkeeping row at once)."""
+
+    def __init__(self, store: Store):
+        self.store = store
 
     def __enter__(self):
-        self.conn.execute("BEGIN TRANSACTION")
-        return self.conn
+        depth = getattr(self.store, "_transaction_depth", 0)
+        if depth == 0:
+            self.store.conn.execute("BEGIN TRANSACTION")
+        self.store._transaction_depth = depth + 1
+        return self.store.conn
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.conn.execute("COMMIT")
-        else:
-            self.conn.execute("ROLLBACK")
+        self.store._transaction_depth -= 1
+        if self.store._transaction_depth == 0:
+            self.store.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
         return False
 
 

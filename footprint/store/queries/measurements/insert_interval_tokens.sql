@@ -1,3 +1,5 @@
 INSERT OR IGNORE INTO interval_tokens (record_id, use_case, model, input_tokens, output_tokens, requests)
-SELECT unnest($record_id), unnest($use_case), unnest($model), unnest($input_tokens::BIGINT[]),
-       unnest($output_tokens::BIGINT[]), unnest($requests::BIGINT[])
+SELECT record_id::VARCHAR, use_case::VARCHAR, model::VARCHAR, input_tokens::BIGINT, output_tokens::BIGINT,
+       requests::BIGINT
+FROM incoming_interval_tokens
+QUALIFY row_number() OVER (PARTITION BY record_id, use_case, model) = 1

@@ -1,0 +1,164 @@
+"""Generic tables (CSV, JSONL, Parquet) with the usage columns, renamed by --map where needed.
+
+Columns: timestamp, use_case, model, input_tokens, output_tokens; optional request_id, provider,
+images (and cached_input_tokens, cache_creation_input_tokens, requests). Every other column is
+dropped unread and named in the summary.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import duckdb
+
+from footprint.errors import InputFileError, ValidationError
+from footprint.ingest.plan import FIELDS, TOKEN_FIELDS, Plan, quote_ident
+from footprint.ingest.source import Source, dropped_paths, first_char, head_text, json_relation, sample_objects
+
+REQUIRED = ("timestamp", "input_tokens", "output_tokens")
+
+
+def check_mapping(mapping: dict[str, str] | None) -> dict[str, str]:
+    """--map COLUMN=FIELD pairs: FIELD must be a usage field, each at most once."""
+    mapping = dict(mapping or {})
+    seen: dict[str, str] = {}
+    for column, target in mapping.items():
+        if target not in FIELDS:
+            raise ValidationError(f"bad --map {column}={target}: FIELD must be one of {', '.join(FIELDS)}")
+        if not column:
+            raise ValidationError(f"bad --map ={target}: COLUMN is empty")
+        if target in seen:
+            raise ValidationError(f"bad --map: columns {seen[target]!r} and {column!r} both map to {target}")
+        seen[target] = column
+    return mapping
+
+
+def _csv_columns(conn, source: Source) -> list[str]:
+    if source.stdin:
+        first = head_text(source).lstrip("\ufeff").splitlines()[:1]
+        if not first:
+            return []
+        try:
+            dialect = csv.Sniffer().sniff(first[0], delimiters=",;\t|")
+        except csv.Error:
+            dialect = csv.excel
+        return next(csv.reader(io.StringIO(first[0]), dialect), [])
+    try:
+        rows = conn.execute(
+            "DESCRIBE SELECT * FROM read_csv($path, header = true, all_varchar = true)", {"path": source.path}
+        ).fetchall()
+    except duckdb.Error as exc:
+        from footprint.ingest.pipeline import _first_line
+
+        raise InputFileError(f"{source.display}: cannot read as csv: {_first_line(exc)}") from None
+    return [r[0] for r in rows]
+
+
+def _parquet_columns(conn, source: Source) -> list[str]:
+    try:
+        rows = conn.execute("DESCRIBE SELECT * FROM read_parquet($path)", {"path": source.path}).fetchall()
+    except duckdb.Error as exc:
+        from footprint.ingest.pipeline import _first_line
+
+        raise InputFileError(f"{source.display}: cannot read as parquet: {_first_line(exc)}") from None
+    return [r[0] for r in rows]
+
+
+def _assign(columns: list[str], mapping: dict[str, str], preset: dict[str, str]) -> dict[str, str]:
+    """usage field -> source column: --map first, then the format's preset names, then same-name columns."""
+    by_field: dict[str, str] = {}
+    for column, target in mapping.items():
+        by_field[target] = column
+    lowered = {c.lower(): c for c in columns}
+    for column, target in preset.items():
+        if target not in by_field and column.lower() in lowered:
+            by_field[target] = lowered[column.lower()]
+    for target in FIELDS:
+        if target not in by_field and target in lowered and lowered[target] not in mapping:
+            by_field[target] = lowered[target]
+    return by_field
+
+
+def plan_table(
+    conn,
+    source: Source,
+    table_format: str,
+    mapping: dict[str, str] | None,
+    has_default_use_case: bool,
+    *,
+    preset: dict[str, str] | None = None,
+    source_format: str | None = None,
+) -> Plan:
+    """A plan for a csv / jsonl / parquet table (litellm reuses it with its own column names)."""
+    mapping = check_mapping(mapping)
+    preset = preset or {}
+    fmt_name = source_format or table_format
+    if table_format == "csv":
+        columns = _csv_columns(conn, source)
+        if not columns:
+            raise InputFileError(f"{source.display}: empty file: no header line")
+        relation = "read_csv($path, header = true, all_varchar = true)"
+        offset, word = 1, ""
+        diag = relation
+    elif table_format == "parquet":
+        if source.stdin:
+            raise ValidationError("parquet cannot be read from stdin: give a file")
+        columns = _parquet_columns(conn, source)
+        relation = "read_parquet($path)"
+        offset, word = 0, "row "
+        diag = relation
+    else:  # jsonl / json
+        objects = sample_objects(source)
+        columns = sorted({k for o in objects for k in o})
+        wanted = set(mapping) | set(preset) | set(FIELDS)
+        # Every whitelisted name is read even when the sample lacks it (it may appear later).
+        relation = json_relation({name: "VARCHAR" for name in sorted(wanted)}, source)
+        is_array = first_char(source) == "["
+        offset, word = (0, "record ") if is_array else (0, "")
+        columns = sorted(set(columns) | wanted)
+        diag = relation
+    by_field = _assign(columns, mapping, preset)
+    for column in mapping:
+        if column not in columns and table_format != "jsonl":
+            raise InputFileError(f"{source.display}: --map names column {column!r}, which the file does not have")
+    required = list(REQUIRED) + ([] if has_default_use_case else ["use_case"])
+    if table_format != "jsonl":
+        for target in required:
+            if target not in by_field:
+                line = "1" if table_format == "csv" else "row 1"
+                hint = " (or give --use-case)" if target == "use_case" else " (rename one with --map COLUMN=FIELD)"
+                raise InputFileError(f"{source.display}:{line}: field {target}: missing column{hint}")
+    used = set(by_field.values())
+    if table_format == "jsonl":
+        kept = {c: True for c in used}
+        dropped = dropped_paths(sample_objects(source), kept)
+    else:
+        dropped = tuple(sorted(c for c in columns if c not in used))
+    exprs = {target: quote_ident(column) for target, column in by_field.items()}
+    if table_format == "csv":
+        # Counts typed DOUBLE in the reader: several times cheaper than text then casts. A value it
+        # cannot parse fails the fast path; the all-text diag relation then names its line.
+        typed = {c: "DOUBLE" for t, c in by_field.items() if t in TOKEN_FIELDS}
+        if typed:
+            spec = ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'DOUBLE'" for c in typed)
+            relation = f"read_csv($path, header = true, all_varchar = true, types = {{{spec}}})"
+    return Plan(
+        display=source.display,
+        source_format=fmt_name,
+        relation=relation,
+        diag_relation=diag,
+        path=source.path,
+        exprs=exprs,
+        ts_kind="iso",
+        ts_required=True,
+        required=("input_tokens", "output_tokens"),
+        line_offset=offset,
+        record_word=word,
+        fields_dropped=dropped,
+        file_bytes=source.size,
+    )
+
+
+def looks_like_json(source: Source) -> bool:
+    return first_char(source) in ("{", "[")

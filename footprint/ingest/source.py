@@ -1,0 +1,184 @@
+"""One input to ingest (a file or stdin), its first bytes for detection, and JSON key sampling.
+
+The head sample is parsed in memory to detect the format and to name the fields that will be
+dropped; it is never written anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from footprint.errors import InputFileError
+
+HEAD_BYTES = 256 * 1024
+SAMPLE_RECORDS = 200
+
+
+@dataclass
+class Source:
+    display: str  # as the user named it ("-" → "stdin")
+    path: str  # what DuckDB reads
+    head: bytes
+    size: int | None
+    stdin: bool = False
+    _feeder: threading.Thread | None = None
+    _read_fd: int | None = None
+
+    @property
+    def extension(self) -> str:
+        name = self.display.lower()
+        for ext in (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq", ".txt"):
+            if name.endswith(ext):
+                return ext
+        return ""
+
+    def close(self) -> None:
+        if self._read_fd is not None:
+            try:
+                os.close(self._read_fd)
+            except OSError:
+                pass
+            self._read_fd = None
+        if self._feeder is not None:
+            self._feeder.join(timeout=5)
+
+
+def open_file(path: Path, display: str) -> Source:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputFileError(f"{display}: cannot read: {exc.strerror}") from None
+    return Source(display=display, path=str(path), head=head, size=size)
+
+
+def open_stdin() -> Source:
+    """Stdin through a pipe DuckDB reads once: the head is kept for detection, then fed back in front.
+
+    Nothing is copied to a file; the feeder thread streams stdin into the pipe as DuckDB reads it.
+    """
+    stream = sys.stdin.buffer
+    head = stream.read(HEAD_BYTES) or b""
+    read_fd, write_fd = os.pipe()
+
+    def feed() -> None:
+        try:
+            with os.fdopen(write_fd, "wb", buffering=1 << 20) as out:
+                out.write(head)
+                while True:
+                    chunk = stream.read(1 << 20)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    return Source(display="stdin", path=f"/dev/fd/{read_fd}", head=head, size=None, stdin=True,
+                  _feeder=feeder, _read_fd=read_fd)
+
+
+def head_text(source: Source) -> str:
+    return source.head.decode("utf-8", errors="replace")
+
+
+def first_char(source: Source) -> str:
+    text = head_text(source).lstrip("\ufeff \t\r\n")
+    return text[:1]
+
+
+def sample_objects(source: Source) -> list[dict]:
+    """Up to SAMPLE_RECORDS JSON objects from the head (NDJSON lines, or the items of a JSON array)."""
+    text = head_text(source).lstrip("\ufeff \t\r\n")
+    objects: list[dict] = []
+    if text.startswith("["):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+            decoder = json.JSONDecoder()
+            pos = 1
+            data = []
+            while len(data) < SAMPLE_RECORDS:
+                while pos < len(text) and text[pos] in " \t\r\n,":
+                    pos += 1
+                try:
+                    item, pos = decoder.raw_decode(text, pos)
+                except ValueError:
+                    break
+                data.append(item)
+        if isinstance(data, list):
+            objects = [d for d in data[:SAMPLE_RECORDS] if isinstance(d, dict)]
+        return objects
+    lines = text.splitlines()
+    if len(source.head) >= HEAD_BYTES and lines:
+        lines = lines[:-1]  # the last line may be cut
+    for line in lines:
+        if len(objects) >= SAMPLE_RECORDS:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict):
+            objects.append(item)
+    return objects
+
+
+def dropped_paths(objects: list[dict], kept: dict) -> tuple[str, ...]:
+    """Names of the fields present in `objects` that the whitelist tree `kept` does not read.
+
+    `kept` maps a key to True (read whole: only numbers and ids inside) or to a nested tree.
+    """
+    found: set[str] = set()
+
+    def walk(obj: dict, tree: dict, prefix: str) -> None:
+        for key, value in obj.items():
+            sub = tree.get(key)
+            name = f"{prefix}{key}"
+            if sub is None:
+                found.add(name)
+            elif isinstance(sub, dict) and isinstance(value, dict):
+                walk(value, sub, name + ".")
+
+    for obj in objects:
+        walk(obj, kept, "")
+    return tuple(sorted(found))
+
+
+def json_format(source: Source) -> str:
+    """read_json's format for this input: 'newline_delimited' reads in parallel, 'auto' cannot.
+
+    An array is 'array'; one complete object on the first line means NDJSON; anything else
+    (a pretty-printed object) is 'unstructured'.
+    """
+    text = head_text(source).lstrip("\ufeff \t\r\n")
+    if text.startswith("["):
+        return "array"
+    first = text.split("\n", 1)[0].strip()
+    try:
+        json.loads(first)
+    except ValueError:
+        return "unstructured"
+    return "newline_delimited"
+
+
+def json_relation(columns: dict[str, str], source: Source | None = None) -> str:
+    """read_json over $path reading only `columns` (name -> DuckDB type); every other key is skipped."""
+    spec = ", ".join(f"'{_sq(name)}': '{_sq(kind)}'" for name, kind in columns.items())
+    fmt = json_format(source) if source is not None else "auto"
+    return f"read_json($path, format = '{fmt}', records = true, columns = {{{spec}}})"
+
+
+def _sq(text: str) -> str:
+    return text.replace("'", "''")

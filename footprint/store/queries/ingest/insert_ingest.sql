@@ -1,0 +1,4 @@
+INSERT INTO ingests (ingest_id, ingested_at, file_name, file_bytes, source_format, rows_read, rows_added,
+                     rows_present, rows_rejected, rows_skipped, fields_dropped)
+VALUES ($ingest_id, now()::TIMESTAMP, $file_name, $file_bytes, $source_format, $rows_read, $rows_added,
+        $rows_present, $rows_rejected, $rows_skipped, $fields_dropped)

@@ -1,0 +1,1 @@
+SELECT list(slug ORDER BY slug) FROM use_cases
