@@ -373,6 +373,21 @@ def test_cli_options(tmp_path_factory, args):
         assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
 
 
+@pytest.mark.skipif(not _has_ingest(), reason="footprint.ingest not merged in this build yet")
+def test_ingest_json_whose_reader_message_is_cut_inside_a_character(shared_store, tmp_path):
+    """Found by test_ingest_files: DuckDB's error text, cut inside a UTF-8 character, raised UnicodeDecodeError."""
+    from footprint.ingest import ingest_paths
+
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'null\n[{"     ":{"     ":null,"       ":null}},"       \\u0080"]')
+    before = shared_store.execute("SELECT count(*) FROM usage").fetchone()[0]
+    for fmt in ("openai", "jsonl"):
+        error = outcome(ingest_paths, shared_store, [path], fmt=fmt, use_case="known")
+        assert isinstance(error, FootprintError) and str(path) in str(error)
+    assert shared_store.execute("SELECT count(*) FROM usage").fetchone()[0] == before
+
+
+
 def test_zz_at_least_10000_cases_were_generated():
     total = sum(CASES.values())
     print(f"\nreliability-hostile cases={total} " + " ".join(f"{k}={v}" for k, v in sorted(CASES.items())))
