@@ -105,8 +105,8 @@ def test_report_outputs_and_temporaries_are_owner_only_under_umask_000(env, tmp_
 
 @pytest.mark.skipif(not has_command("ingest"), reason="footprint ingest not merged in this build yet")
 def test_ingest_reject_files_are_owner_only_under_umask_000(env, tmp_path):
-    done = under_umask_000("usecase", "add", "job", "--name", "Job", "--status", "production",
-                           "--deployment", "api", env=env)
+    done = under_umask_000("usecase", "add", "job", "--name", "Job", "--team", "Data", "--status",
+                           "production", "--deployment", "api", env=env)
     assert done.returncode == 0, done.stderr
     src = tmp_path / "in"
     src.mkdir()

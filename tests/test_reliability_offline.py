@@ -105,6 +105,11 @@ def test_ingest_and_usage_open_no_connection(hooked, tmp_path):
     for args in (("ingest", str(csv)), ("ingest", str(jsonl), "--use-case", "job"), ("usage", "--json")):
         done = footprint(*args, env=env)
         assert done.returncode == 0, (args, done.stderr)
+    # A URL given as a file is not fetched: DuckDB's httpfs is never autoloaded or autoinstalled.
+    for url in ("https://192.0.2.1/usage.csv", "s3://bucket/usage.csv", "http://192.0.2.1/u.jsonl"):
+        done = footprint("ingest", url, "--use-case", "job", env=env)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
     assert events(log) == []
 
 
