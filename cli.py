@@ -480,6 +480,8 @@ def _print_estimate(result) -> None:
     typer.echo("  ranges: 80% prediction intervals")
     if inputs.get("assumed"):
         shown = {**inputs, "country": inputs.get("country") or "none (world average grid)"}
+        if inputs.get("prompt_tokens_assumed"):
+            shown["input_tokens"] = f"{inputs['prompt_tokens_assumed']} (reference prompt per response)"
         assumed = ", ".join(f"{k}={shown.get(k)}" for k in inputs["assumed"])
         typer.echo(f"  assumed: {assumed}")
     typer.echo("  sources: " + "; ".join(s.get("what", "") for s in data["sources"]))
@@ -492,6 +494,7 @@ def estimate_command(
     active_params: Annotated[Optional[float], typer.Option("--active-params", help="Active parameters per token (MoE), billions.", min=0.0)] = None,
     output_tokens: Annotated[Optional[int], typer.Option("--output-tokens", help="Output (generated) tokens.", min=0)] = None,
     input_tokens: Annotated[int, typer.Option("--input-tokens", help="Input (prompt) tokens.", min=0)] = 0,
+    requests: Annotated[Optional[int], typer.Option("--requests", help="Responses the tokens span (default 1): sets the answer length.", min=1)] = None,
     gpu: Annotated[Optional[str], typer.Option("--gpu", help="H100, A100, B200, H200, L40S, A40, V100... (default H100, assumed).")] = None,
     gpus: Annotated[Optional[int], typer.Option("--gpus", help="GPUs serving one model replica (default: by model size).", min=1)] = None,
     batch: Annotated[Optional[int], typer.Option("--batch", help="Concurrent sequences (default 128, assumed, range 16-1024).", min=1)] = None,
@@ -502,7 +505,7 @@ def estimate_command(
     images: Annotated[Optional[int], typer.Option("--images", help="Images generated (text-to-image).", min=0)] = None,
     resolution: Annotated[Optional[str], typer.Option("--resolution", help="Image size WIDTHxHEIGHT (default 1024x1024).")] = None,
     steps: Annotated[Optional[int], typer.Option("--steps", help="Diffusion steps (default 50).", min=1)] = None,
-    input_file: Annotated[Optional[Path], typer.Option("--input", help="CSV of many rows (params, active_params, gpu, gpus, batch_size, precision, output_tokens; optional model, input_tokens, country).", metavar="FILE.csv")] = None,
+    input_file: Annotated[Optional[Path], typer.Option("--input", help="CSV of many rows (params, active_params, gpu, gpus, batch_size, precision, output_tokens; optional model, input_tokens, country, requests).", metavar="FILE.csv")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Estimate the energy, carbon, water and embodied carbon of LLM tokens or generated images."""
@@ -537,7 +540,7 @@ def estimate_command(
         result = estimate_llm(
             output_tokens=output_tokens, input_tokens=input_tokens, model=model, params_b=params,
             active_params_b=active_params, gpu=gpu, gpus=gpus, batch=batch, precision=precision,
-            country=country, pue=pue, calibration=_calibration_for(model),
+            country=country, pue=pue, calibration=_calibration_for(model), requests=requests,
         )
     if as_json:
         print_json(result.to_json())
@@ -681,6 +684,130 @@ def usage_command(
 
 # --- report (issue 7) ------------------------------------------------------------------------
 
+site_app = typer.Typer(help="Sites (data centres) with PUE, WUE and a contractual electricity factor.", no_args_is_help=True)
+app.add_typer(site_app, name="site")
+
+
+class ReportFormat(str, Enum):
+    html = "html"
+    md = "md"
+    json = "json"
+    csv = "csv"
+
+
+class ReportLang(str, Enum):
+    en = "en"
+    fr = "fr"
+
+
+QuarterOpt = Annotated[Optional[str], typer.Option("--quarter", help="Quarter YYYY-Qn (default: the last complete quarter with data).")]
+
+
+def _report_period(store, quarter: Optional[str], start: Optional[str], end: Optional[str]):
+    from footprint.accounting import default_period
+    from footprint.errors import ValidationError
+    from footprint.periods import date_range, parse_quarter
+
+    if quarter and (start or end):
+        raise ValidationError("give either --quarter or --from/--to, not both")
+    if start or end:
+        if not (start and end):
+            raise ValidationError("--from and --to go together")
+        return date_range(start, end)
+    if quarter:
+        return parse_quarter(quarter)
+    return default_period(store)
+
+
+@app.command("report")
+def report_cmd(
+    quarter: QuarterOpt = None,
+    start: Annotated[Optional[str], typer.Option("--from", help="First day YYYY-MM-DD (with --to).")] = None,
+    end: Annotated[Optional[str], typer.Option("--to", help="Last day YYYY-MM-DD, included.")] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = ReportFormat.html,
+    lang: Annotated[ReportLang, typer.Option("--lang", help="Language of the report.")] = ReportLang.en,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to this file (atomically, owner-only).")] = None,
+    allocate_idle: Annotated[bool, typer.Option("--allocate-idle", help="Share idle server energy out to the use cases it served.")] = False,
+) -> None:
+    """The quarterly CSR report: every use case's energy, carbon, water and embodied carbon against its benefit."""
+    from footprint.reports import build_report, check_target, render, write_atomic
+
+    if output is not None:
+        check_target(output)
+    with open_db() as store:
+        period = _report_period(store, quarter, start, end)
+        report = build_report(store, period, allocate_idle=allocate_idle)
+    text = render(report, fmt.value, lang.value)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    write_atomic(output, text)
+    notice(f"report for {period.label} written to {output}")
+
+
+@app.command("demo")
+def demo_cmd() -> None:
+    """Fill the database with a realistic, deterministic demo organisation (2026-Q2 and 2026-Q3)."""
+    from footprint.demo import run_demo
+
+    summary = run_demo(state.db)
+    typer.echo(f"demo: {summary.use_cases} use cases, {summary.records_added} measurement records added, "
+               f"{summary.usage_rows_added} usage rows added ({summary.records_present + summary.usage_rows_present} already there)")
+    typer.echo("next: footprint report --quarter 2026-Q3 -o report.html")
+
+
+@app.command("compare")
+def compare_cmd(
+    slugs: Annotated[list[str], typer.Argument(help="Use cases to compare (two or more).")],
+    quarter: QuarterOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Side by side: energy, carbon, water, per benefit unit, measured share, model, deployment."""
+    from footprint.compare import compare, compare_table
+
+    with open_db() as store:
+        period = _report_period(store, quarter, None, None)
+        rows = compare(store, slugs, period)
+    if as_json:
+        print_json({"period": period.label, "use_cases": rows})
+        return
+    typer.echo(f"period {period.label}")
+    print_table(compare_table(rows), ["slug", "deployment", "model", "energy_kwh", "gco2e", "water_l", "gco2e_per_benefit", "benefit_unit", "measured"])
+    typer.echo("what-if: footprint estimate --model NAME --output-tokens N [--country ISO3] [--gpu H100] --json")
+
+
+@site_app.command("set")
+def site_set(
+    name: Annotated[str, typer.Argument(help="Site name; use cases refer to it with --region NAME.")],
+    pue: Annotated[Optional[float], typer.Option("--pue", help="Power usage effectiveness (>= 1).")] = None,
+    wue: Annotated[Optional[float], typer.Option("--wue", help="On-site water usage effectiveness, L per kWh of IT energy.")] = None,
+    market_factor: Annotated[Optional[float], typer.Option("--market-factor", help="Contractual (market-based) gCO2e/kWh.")] = None,
+    country: CountryOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a site or change the fields given."""
+    from footprint.sites import set_site
+
+    with open_db() as store:
+        site = set_site(store, name, pue=pue, wue_l_per_kwh=wue, market_gco2e_per_kwh=market_factor, country=country)
+    if as_json:
+        print_json(site.to_json())
+    else:
+        typer.echo(f"site {site.name}: pue {site.pue}, wue {site.wue_l_per_kwh} L/kWh, market factor "
+                   f"{site.market_gco2e_per_kwh} gCO2e/kWh, country {site.country}")
+
+
+@site_app.command("list")
+def site_list(as_json: JsonOpt = False) -> None:
+    """List sites."""
+    from footprint.sites import list_sites
+
+    with open_db() as store:
+        rows = [s.to_json() for s in list_sites(store)]
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, ["name", "pue", "wue_l_per_kwh", "market_gco2e_per_kwh", "country"])
 
 
 # --- end report ------------------------------------------------------------------------------

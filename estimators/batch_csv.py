@@ -20,8 +20,8 @@ from estimators.llm import RowValueError, estimate_llm_batch
 from footprint.errors import InputFileError
 
 REQUIRED = ("params", "active_params", "gpu", "gpus", "batch_size", "precision", "output_tokens")
-OPTIONAL = ("model", "input_tokens", "country")
-NUMERIC = ("params", "active_params", "gpus", "batch_size", "output_tokens", "input_tokens")
+OPTIONAL = ("model", "input_tokens", "country", "requests")
+NUMERIC = ("params", "active_params", "gpus", "batch_size", "output_tokens", "input_tokens", "requests")
 TEXT = ("gpu", "precision", "model", "country")
 FIGURES = ("gpu_wh", "host_wh", "facility_wh", "total_wh", "gco2e", "water_ml", "embodied_gco2e")
 

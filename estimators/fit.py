@@ -50,6 +50,9 @@ def load_llm_rows() -> dict[str, np.ndarray]:
         "batch": batch,
         "gpu": gpu,
         "energy_j": np.array([float(r["energy_per_token_J"]) for r in rows]),
+        # Output tokens per response: the answer length sets the prefill's amortisation and the
+        # context the decode steps attend over.
+        "response_tokens": np.array([float(r["avg_output_tokens"]) for r in rows]),
         "power_w": np.array([float(r["avg_gpu_power_W"]) if r["avg_gpu_power_W"] else np.nan for r in rows]),
     }
     return cols
@@ -59,7 +62,8 @@ def llm_features(cols, idx=None):
     sel = slice(None) if idx is None else idx
     specs = spec_arrays(cols["gpu"][sel])
     return physics.features(
-        cols["params"][sel], cols["active"][sel], cols["bytes"][sel], cols["batch"][sel], cols["gpus"][sel], specs
+        cols["params"][sel], cols["active"][sel], cols["bytes"][sel], cols["batch"][sel], cols["gpus"][sel], specs,
+        response_tokens=cols["response_tokens"][sel],
     )
 
 

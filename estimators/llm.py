@@ -48,10 +48,11 @@ def default_gpus(params_b, bytes_per_param, memory_gb) -> np.ndarray:
     return 2.0 ** np.clip(exponent, 0, 6)
 
 
-def _per_token(params, active, bytes_, batch, gpus, specs):
-    F = physics.features(params, active, bytes_, batch, gpus, specs)
+def _per_token(params, active, bytes_, batch, gpus, specs, response_tokens):
+    """GPU J per output token of decoding (context included) and per prompt token (prefill)."""
+    F = physics.features(params, active, bytes_, batch, gpus, specs, response_tokens=response_tokens)
     theta = coefficients.llm_theta()
-    return np.exp(physics.log_energy_per_token(theta, F)), np.exp(physics.prefill_log_energy_per_token(theta, F))
+    return np.exp(physics.decode_log_energy_per_token(theta, F)), np.exp(physics.prefill_log_energy_per_token(theta, F))
 
 
 def _column(columns: Mapping[str, Any], names: Sequence[str], n: int, dtype=float) -> np.ndarray:
@@ -109,12 +110,14 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
     """Vectorised estimates for many rows (no Python loop per row in the arithmetic).
 
     Columns (sequences of equal length; scalars broadcast): output_tokens (required), input_tokens,
-    params (billions; alias params_b), active_params (alias active_params_b), optional ranges
+    requests (responses the tokens span; blank: one response, or one per 16,384 output tokens), params (billions; alias params_b), active_params (alias active_params_b), optional ranges
     params_low/params_high/active_params_low/active_params_high, gpu, gpus, batch_size (alias
     batch), precision, country, model (used for rows without params), pue, year (scalar).
-    Blank values take the documented defaults. Returns arrays `<figure>`, `<figure>_low`,
+    Blank values take the documented defaults; blank or 0 input_tokens means the prompt is unknown
+    and each response is given a reference prompt (physics.REFERENCE_PROMPT_TOKENS) of prefill. Returns arrays `<figure>`, `<figure>_low`,
     `<figure>_high` for gpu_wh, host_wh, facility_wh, total_wh, gco2e, water_ml, embodied_gco2e,
-    plus gpu_j_per_output_token and gpu_j_per_input_token (central), gpus and batch used."""
+    plus gpu_j_per_output_token (all-in, prefill included, as ML.ENERGY defines it) and
+    gpu_j_per_input_token (central), gpus, batch, requests and output tokens per response used."""
     if "output_tokens" not in columns:
         raise ValidationError("missing column output_tokens")
     out_tokens = np.asarray(columns["output_tokens"], dtype=float)
@@ -124,6 +127,15 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
     in_tokens = np.where(np.isnan(in_tokens), 0.0, in_tokens)
     _require(~np.isfinite(out_tokens) | (out_tokens < 0), "output_tokens", "must be a number >= 0")
     _require(in_tokens < 0, "input_tokens", "must be a number >= 0")
+    requests = _column(columns, ("requests",), n)
+    _require(requests <= 0, "requests", "must be > 0")
+    # Energy per token depends on the answer's length (prefill amortisation, context): a row
+    # without a request count is one response, or one per MAX_RESPONSE_TOKENS for summed usage.
+    requests = np.where(np.isnan(requests), np.maximum(1.0, out_tokens / physics.MAX_RESPONSE_TOKENS), requests)
+    response_tokens = np.maximum(out_tokens / requests, 1.0)
+    prompt_known = in_tokens > 0
+    # No tokens at all is no response: no reference prompt either.
+    prompt_tokens = np.where(prompt_known, in_tokens, np.where(out_tokens > 0, requests * physics.REFERENCE_PROMPT_TOKENS, 0.0))
 
     params = _column(columns, ("params", "params_b"), n)
     active = _column(columns, ("active_params", "active_params_b"), n)
@@ -169,21 +181,22 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
     b_small = np.where(batch_assumed, DEFAULT_BATCH_RANGE[0], batch)
     b_large = np.where(batch_assumed, DEFAULT_BATCH_RANGE[1], batch)
 
-    e_out, e_in = _per_token(p_mid, a_mid, bytes_, b_val, gpus, specs)
+    e_out, e_in = _per_token(p_mid, a_mid, bytes_, b_val, gpus, specs, response_tokens)
     if (p_low == p_high).all() and (a_low == a_high).all() and not batch_assumed.any():
         (e_out_lo, e_in_lo), (e_out_hi, e_in_hi) = (e_out, e_in), (e_out, e_in)  # exact inputs: no corners
     else:  # energy rises with parameters and falls with batch: the interval's corners
-        e_out_lo, e_in_lo = _per_token(p_low, a_low, bytes_, b_large, gpus, specs)
-        e_out_hi, e_in_hi = _per_token(p_high, a_high, bytes_, b_small, gpus, specs)
+        e_out_lo, e_in_lo = _per_token(p_low, a_low, bytes_, b_large, gpus, specs, response_tokens)
+        e_out_hi, e_in_hi = _per_token(p_high, a_high, bytes_, b_small, gpus, specs, response_tokens)
     interval = coefficients.llm()["interval"]
     lo_factor, hi_factor = math.exp(interval["log_residual_low"]), math.exp(interval["log_residual_high"])
-    gpu_j = out_tokens * e_out + in_tokens * e_in
-    gpu_j_lo = (out_tokens * e_out_lo + in_tokens * e_in_lo) * lo_factor
-    gpu_j_hi = (out_tokens * e_out_hi + in_tokens * e_in_hi) * hi_factor
+    gpu_j = out_tokens * e_out + prompt_tokens * e_in
+    gpu_j_lo = (out_tokens * e_out_lo + prompt_tokens * e_in_lo) * lo_factor
+    gpu_j_hi = (out_tokens * e_out_hi + prompt_tokens * e_in_hi) * hi_factor
+    per_output = np.where(out_tokens > 0, gpu_j / np.maximum(out_tokens, 1e-300), e_out)
 
     calibrated = columns.get("_calibrated_j_per_weighted_token")
     if calibrated is not None:  # measured on our own hardware: replaces the model (see estimate_llm)
-        weighted = out_tokens + in_tokens * (e_in / e_out)
+        weighted = out_tokens + in_tokens * (e_in / e_out)  # measured intervals carry their own prompts
         gpu_j, gpu_j_lo, gpu_j_hi = (weighted * c for c in calibrated)
 
     pue_col = _column(columns, ("pue",), n)
@@ -203,10 +216,13 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
     for key, (v, lo, hi) in figures.items():
         name = f"{key}_wh" if key in ENERGY_KEYS else key
         result[name], result[name + "_low"], result[name + "_high"] = v, lo, hi
-    result["gpu_j_per_output_token"] = e_out
+    result["gpu_j_per_output_token"] = per_output
     result["gpu_j_per_input_token"] = e_in
+    result["gpu_j_per_decode_token"] = e_out
     result["gpus"] = gpus
     result["batch"] = b_val
+    result["requests"] = requests
+    result["response_tokens"] = response_tokens
     return result
 
 
@@ -233,12 +249,18 @@ def estimate_llm(
     pue: float | None = None,
     year: int | None = None,
     calibration=None,
+    requests: int | None = None,
 ) -> Estimate:
     """One estimate with its 80% ranges, the inputs it used (given or assumed) and its sources.
 
     `calibration`: measured GPU energy of this model on our own hardware (footprint.calibration:
     an object with `model`, `gpu_j`, `output_tokens`, `input_tokens` per interval, `hosts`); when
-    it holds data it replaces the fitted model for the GPU energy, and the sources say so."""
+    it holds data it replaces the fitted model for the GPU energy, and the sources say so.
+
+    `requests`: how many responses the tokens span (default one response, or one per 16,384
+    output tokens): a response's length sets how its prompt's prefill is amortised and how long a
+    context its decode steps read. `input_tokens` 0 means unknown: each response then carries a
+    reference prompt of physics.REFERENCE_PROMPT_TOKENS (listed in `assumed`)."""
     if output_tokens is None or output_tokens < 0 or (input_tokens or 0) < 0:
         raise ValidationError("token counts must be >= 0")
     if params_b is None and model is None:
@@ -251,6 +273,8 @@ def estimate_llm(
         raise ValidationError("gpus must be >= 1")
     if batch is not None and batch < 1:
         raise ValidationError("batch must be >= 1")
+    if requests is not None and requests <= 0:
+        raise ValidationError("requests must be > 0")
     if pue is not None and not (math.isfinite(pue) and pue >= 1):  # inf/NaN would turn every figure to NaN
         raise ValidationError(f"pue must be a finite number >= 1, not {pue!r}")
 
@@ -277,6 +301,8 @@ def estimate_llm(
         assumed.append("gpus")
     if batch is None:
         assumed.append("batch")
+    if not input_tokens:
+        assumed.append("input_tokens")
     (pv, pl, ph), pue_assumed = impacts.pue_triplet(pue)
     if pue_assumed:
         assumed.append("pue")
@@ -284,6 +310,7 @@ def estimate_llm(
     columns: dict[str, Any] = {
         "output_tokens": [float(output_tokens)],
         "input_tokens": [float(input_tokens or 0)],
+        "requests": [math.nan if requests is None else float(requests)],
         "gpu": [gpu_key],
         "gpus": [math.nan if gpus is None else float(gpus)],
         "batch_size": [math.nan if batch is None else float(batch)],
@@ -318,12 +345,15 @@ def estimate_llm(
         "pue": pv,
         "output_tokens": int(output_tokens),
         "input_tokens": int(input_tokens or 0),
+        "requests": float(arrays["requests"][0]),
+        "output_tokens_per_response": float(arrays["response_tokens"][0]),
+        "prompt_tokens_assumed": 0 if input_tokens or not output_tokens else int(float(arrays["requests"][0]) * physics.REFERENCE_PROMPT_TOKENS),
         "gpu_j_per_output_token": float(arrays["gpu_j_per_output_token"][0]),
         "gpu_j_per_input_token": float(arrays["gpu_j_per_input_token"][0]),
         "assumed": assumed,
     }
     sources = [calibration_source or _model_source()]
-    sources.append(_prefill_source(float(arrays["gpu_j_per_input_token"][0] / arrays["gpu_j_per_output_token"][0])))
+    sources.append(_prefill_source(float(arrays["gpu_j_per_input_token"][0] / arrays["gpu_j_per_decode_token"][0]), not input_tokens))
     if entry is not None:
         sources.append({"what": f"parameter counts of {entry.name}", "source": entry.source,
                         "detail": "closed model: published range, carried into the interval" if entry.is_range else "register"})
@@ -353,7 +383,7 @@ def _calibration_rate(calibration, arrays):
     gpu_j = np.asarray(getattr(calibration, "gpu_j", ()), dtype=float)
     out = np.asarray(getattr(calibration, "output_tokens", ()), dtype=float)
     inp = np.asarray(getattr(calibration, "input_tokens", ()), dtype=float)
-    ratio = float(arrays["gpu_j_per_input_token"][0] / arrays["gpu_j_per_output_token"][0])
+    ratio = float(arrays["gpu_j_per_input_token"][0] / arrays["gpu_j_per_decode_token"][0])
     weighted = out + ratio * inp
     keep = (weighted > 0) & np.isfinite(gpu_j)
     if not keep.any():
@@ -392,10 +422,15 @@ def _model_source() -> dict:
     }
 
 
-def _prefill_source(ratio: float) -> dict:
-    return {
+def _prefill_source(ratio: float, reference_prompt: bool) -> dict:
+    source = {
         "what": "input (prompt) tokens: prefill compute term of the fitted model",
         "weight_vs_output_token": round(ratio, 4),
         "source": "2 x active params FLOPs per token (Kaplan et al. 2020, arXiv 2001.08361, sec. 2.1); "
-        "prefill is compute-bound because a prompt's tokens share each weight read",
+        "prefill is compute-bound because a prompt's tokens share each weight read; efficiency fitted on "
+        "ML.ENERGY responses taken as carrying a reference prompt",
     }
+    if reference_prompt:
+        source["detail"] = (f"input tokens not given: each response carries a reference prompt of "
+                            f"{int(physics.REFERENCE_PROMPT_TOKENS)} tokens, as the fit assumed")
+    return source

@@ -1,21 +1,32 @@
-"""The physical form of GPU energy per output token (decode), shared by the fit and the estimator.
+"""The physical form of GPU energy per output token, shared by the fit and the estimator.
 
-Decoding one step of a batch of B sequences on N GPUs reads the weights once, so per output token:
+ML.ENERGY's energy per output token is a response's GPU energy over its output tokens: the decode
+steps plus the prefill of the response's prompt. Decoding one step of a batch of B sequences on N
+GPUs reads the weights once, so per output token of a response of L output tokens and Q prompt tokens:
 
     E = TDP x [ c_w * bytes_read / (BW * B)              weights read once per step, shared by the batch
               + m x ( c_c * A / FLOPS                     2A FLOPs per token (compute, batch-independent)
                     + c_o * N^g / B                       fixed per-step overhead of N GPUs (launch, sync)
-                    + c_kv * A^k / BW ) ]                 KV-cache traffic per token (grows with model width)
+                    + c_kv * A^k / BW                     KV-cache traffic per token (grows with model width)
+                    + c_x * A^k / BW * (L/1000) / sqrt(B) attention over a context that grows with the answer
+                    + c_p * A / FLOPS * Q / L ) ]         the prompt's prefill, amortised over the answer
         x exp(b_fp8*fp8 + b_fp4*fp4 + b_gpu[generation]),   m = exp(b_moe * MoE)
 
 bytes_read = bytes per weight x total params x (1 - (1 - A/P)^(B^r)): a dense model (A = P) reads
 all its weights; a mixture-of-experts model reads only the experts its batch routes to, which
 tends to all of them as B grows. With independent routing r = 1; the fit finds r < 1 (a batch's
-tokens share experts more than chance: routing is correlated). TDP, BW (bandwidth) and FLOPS come from the GPU's datasheet, so a
-generation never measured is placed by its specifications. The corrections absorb what the
-datasheet ratios miss: m is the mixture-of-experts routing and all-to-all overhead on everything
-but the weight reads (which bytes_read already models), the others low-precision kernels and
-older GPUs.
+tokens share experts more than chance: routing is correlated). TDP, BW (bandwidth) and FLOPS come
+from the GPU's datasheet, so a generation never measured is placed by its specifications. The
+corrections absorb what the datasheet ratios miss: m is the mixture-of-experts routing and
+all-to-all overhead on everything but the weight reads (which bytes_read already models), the
+others low-precision kernels and older GPUs.
+
+The context term: a long answer's later tokens attend over a long KV cache; in the benchmark a
+long-reasoning answer (gpqa, ~7k tokens) costs 1.3-2.5x a chat answer of the same model and
+server, the more so at small batch, hence the 1/sqrt(B) (measured shape, not derived).
+The prefill term: the benchmark does not publish prompt lengths, so the fit takes every response's
+prompt as REFERENCE_PROMPT_TOKENS long and fits c_p; an estimate with known input tokens uses them
+instead (Q = input tokens per response).
 
 Everything is numpy-vectorised: one call evaluates 100,000 configurations.
 """
@@ -38,11 +49,24 @@ PARAMS = (
     "gpu_A40",
     "gpu_V100",
     "log_moe_routing_exponent",
+    "log_c_prefill",
+    "log_c_context",
 )
-INITIAL = (0.0, -4.0, -5.5, -3.0, 0.5, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+# Start of the fit: the previous context-free fit's values, the new terms near their scale.
+INITIAL = (0.2, -5.1, -5.85, -2.1, 0.54, 1.17, 0.82, 0.24, -0.67, -0.02, -0.21, -0.44, -7.0, -3.0)
+# Prompt tokens per response the fit assumes (ML.ENERGY does not publish them): chat turns with
+# their template, multimodal prompts with image tokens and code-infilling contexts average about
+# this; it only fixes the scale of c_p (per prompt token) against the fitted per-response prefill.
+REFERENCE_PROMPT_TOKENS = 1000.0
+# Output tokens per response when nobody says how many responses a token count spans.
+MAX_RESPONSE_TOKENS = 16384.0
 
 
-def features(params_b, active_b, bytes_per_param, batch, gpus, specs: dict) -> dict[str, np.ndarray]:
+def features(
+    params_b, active_b, bytes_per_param, batch, gpus, specs: dict, response_tokens=400.0, prompt_tokens=None
+) -> dict[str, np.ndarray]:
+    """Feature columns; `response_tokens` output tokens per response (L), `prompt_tokens` prompt
+    tokens per response (Q, default REFERENCE_PROMPT_TOKENS)."""
     P = np.asarray(params_b, dtype=float)
     A = np.asarray(active_b, dtype=float)
     B = np.asarray(batch, dtype=float)
@@ -62,40 +86,44 @@ def features(params_b, active_b, bytes_per_param, batch, gpus, specs: dict) -> d
         "flops": specs["bf16_tflops"],
         "gpu_A40": specs["is_A40"],
         "gpu_V100": specs["is_V100"],
+        "L": np.clip(np.asarray(response_tokens, dtype=float), 1.0, MAX_RESPONSE_TOKENS),
+        "Q": np.asarray(REFERENCE_PROMPT_TOKENS if prompt_tokens is None else prompt_tokens, dtype=float),
     }
 
 
-def log_energy_per_token(theta, F: dict) -> np.ndarray:
-    """Natural log of GPU joules per output token."""
+def _corrections(t, F) -> np.ndarray:
+    return (
+        t[6] * F["moe"] + t[7] * F["fp8"] + t[8] * F["fp4"] + t[9] * F["gpu_A40"] + t[10] * F["gpu_V100"]
+    )
+
+
+def decode_log_energy_per_token(theta, F: dict) -> np.ndarray:
+    """Natural log of GPU joules per output token for the decode steps alone (no prefill)."""
     t = np.asarray(theta, dtype=float)
     c_w, c_c, c_o, c_kv = np.exp(t[:4])
     bytes_read = F["b"] * F["P"] * (1.0 - (1.0 - F["share"]) ** (F["B"] ** np.exp(t[11])))
-    per_token = c_w * bytes_read / (F["bw"] * F["B"]) + np.exp(t[6] * F["moe"]) * (
-        c_c * F["A"] / F["flops"] + c_o * F["N"] ** t[5] / F["B"] + c_kv * F["A"] ** t[4] / F["bw"]
-    )
-    return (
-        np.log(F["tdp"] * per_token)
-        + t[7] * F["fp8"]
-        + t[8] * F["fp4"]
-        + t[9] * F["gpu_A40"]
-        + t[10] * F["gpu_V100"]
-    )
+    kv = F["A"] ** t[4] / F["bw"]
+    rest = c_c * F["A"] / F["flops"] + c_o * F["N"] ** t[5] / F["B"] + kv * (c_kv + np.exp(t[13]) * F["L"] / 1000.0 / np.sqrt(F["B"]))
+    # The MoE overhead m multiplies the non-weight terms only; fp8/fp4/GPU corrections scale all.
+    weights = c_w * bytes_read / (F["bw"] * F["B"])
+    return np.log(F["tdp"] * (weights * np.exp(-t[6] * F["moe"]) + rest)) + _corrections(t, F)
 
 
 def prefill_log_energy_per_token(theta, F: dict) -> np.ndarray:
     """Log GPU joules per input (prompt) token: prefill processes the prompt's tokens in parallel,
     so weight reads and per-step overheads are amortised over the whole prompt and what remains is
-    the compute term, 2A FLOPs per token (Kaplan et al. 2020, arXiv 2001.08361, eq. 2.2), with the
-    same fitted efficiency constant and corrections as decoding."""
+    compute, 2A FLOPs per token (Kaplan et al. 2020, arXiv 2001.08361, eq. 2.2), at a fitted
+    efficiency c_p, with the same corrections as decoding."""
     t = np.asarray(theta, dtype=float)
-    return (
-        np.log(F["tdp"] * np.exp(t[1]) * F["A"] / F["flops"])
-        + t[6] * F["moe"]
-        + t[7] * F["fp8"]
-        + t[8] * F["fp4"]
-        + t[9] * F["gpu_A40"]
-        + t[10] * F["gpu_V100"]
-    )
+    return np.log(F["tdp"] * np.exp(t[12]) * F["A"] / F["flops"]) + _corrections(t, F)
+
+
+def log_energy_per_token(theta, F: dict) -> np.ndarray:
+    """Natural log of GPU joules per output token as ML.ENERGY measures it: decode plus the
+    prompt's prefill (Q prompt tokens per response) amortised over the L output tokens."""
+    decode = np.exp(decode_log_energy_per_token(theta, F))
+    prefill = np.exp(prefill_log_energy_per_token(theta, F)) * F["Q"] / F["L"]
+    return np.log(decode + prefill)
 
 
 def levenberg_marquardt(fun, theta0, y, *, iterations: int = 200) -> np.ndarray:

@@ -28,7 +28,8 @@ def test_contract_shape_and_ordering():
     parts = sum(e.energy_wh[k].value for k in ("gpu", "host", "facility"))
     assert math.isclose(total, parts, rel_tol=1e-9)
     assert math.isclose(total, (e.energy_wh["gpu"].value + e.energy_wh["host"].value) * 1.2, rel_tol=1e-9)
-    assert data["inputs"]["assumed"] == []
+    assert data["inputs"]["assumed"] == ["input_tokens"]  # the prompt was not given: reference prompt
+    assert data["inputs"]["prompt_tokens_assumed"] == 1000
     assert any("FRA" in s.get("what", "") for s in data["sources"])
 
 
@@ -46,15 +47,32 @@ def test_physics_directions():
     assert _gpu(estimate_llm(params_b=8, **{**base, "gpu": "B200"})) < _gpu(estimate_llm(params_b=8, **{**base, "gpu": "A100"}))
 
 
-def test_energy_linear_in_tokens_and_input_tokens_cost_less():
-    one = estimate_llm(params_b=8, output_tokens=100, gpu="H100", gpus=1, batch=16)
-    ten = estimate_llm(params_b=8, output_tokens=1000, gpu="H100", gpus=1, batch=16)
+def test_energy_linear_in_responses_and_input_tokens_cost_less():
+    one = estimate_llm(params_b=8, output_tokens=100, input_tokens=500, gpu="H100", gpus=1, batch=16)
+    ten = estimate_llm(params_b=8, output_tokens=1000, input_tokens=5000, requests=10, gpu="H100", gpus=1, batch=16)
     assert math.isclose(_gpu(ten), 10 * _gpu(one), rel_tol=1e-9)
-    prompt = estimate_llm(params_b=8, output_tokens=100, input_tokens=1000, gpu="H100", gpus=1, batch=16)
+    assert ten.inputs["output_tokens_per_response"] == 100
+    prompt = estimate_llm(params_b=8, output_tokens=100, input_tokens=1500, gpu="H100", gpus=1, batch=16)
     per_input = (_gpu(prompt) - _gpu(one)) / 1000
     per_output = _gpu(one) / 100
     assert 0 < per_input < per_output
     assert prompt.inputs["gpu_j_per_input_token"] < prompt.inputs["gpu_j_per_output_token"]
+    assert "input_tokens" not in prompt.inputs["assumed"]
+
+
+def test_answer_length_sets_energy_per_token():
+    # A short answer carries its prompt's prefill over few tokens; a long one reads a long context.
+    def per_token(n):
+        return estimate_llm(params_b=8, output_tokens=n, gpu="H100", gpus=1, batch=16).inputs["gpu_j_per_output_token"]
+
+    assert per_token(50) > 1.1 * per_token(500)
+    assert per_token(8000) > per_token(500)
+    # Summed usage without a request count is split into responses of at most 16,384 tokens.
+    summed = estimate_llm(params_b=8, output_tokens=10_000_000, gpu="H100", gpus=1, batch=16)
+    assert summed.inputs["output_tokens_per_response"] == 16384
+    assert summed.inputs["gpu_j_per_output_token"] == pytest.approx(per_token(16384), rel=1e-9)
+    # No tokens, no energy (no reference prompt for a response that did not happen).
+    assert _gpu(estimate_llm(params_b=8, output_tokens=0, gpu="H100", gpus=1, batch=16)) == 0
 
 
 def test_closed_model_uses_register_range_and_defaults():
