@@ -387,6 +387,62 @@ def test_ingest_json_whose_reader_message_is_cut_inside_a_character(shared_store
     assert shared_store.execute("SELECT count(*) FROM usage").fetchone()[0] == before
 
 
+# --- injection in user-supplied text, through the report ----------------------------------------
+
+def _has_report() -> bool:
+    try:
+        import footprint.reports  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+SCRIPT = "<script>alert('x')</script>"
+FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(A1:A9)"]
+
+
+@pytest.mark.skipif(not (_has_report() and _has_ingest()), reason="footprint report/ingest not merged in this build yet")
+def test_report_neutralises_html_markdown_and_csv_injection(tmp_path):
+    import csv
+    import io
+
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    db = tmp_path / "fp.duckdb"
+    runner = CliRunner()
+
+    def run(*args):
+        result = runner.invoke(app, ["--db", str(db), *args])
+        assert result.exit_code == 0, (args, result.output, result.exception)
+        return result
+
+    run("usecase", "add", "inj", "--name", SCRIPT + FORMULAS[0], "--team", FORMULAS[1], "--status", "production",
+        "--deployment", "api", "--provider", FORMULAS[3], "--model", FORMULAS[2],
+        "--description", "[x](javascript:alert(1)) | --- | **b**")
+    run("benefit", "set", "inj", "--period", "2026-Q3", "--value", "10", "--unit", FORMULAS[3],
+        "--evidence", SCRIPT + " " + FORMULAS[1])
+    usage = tmp_path / "u.csv"
+    usage.write_text("timestamp,use_case,model,input_tokens,output_tokens\n"
+                     f'2026-07-02T10:00:00Z,inj,"{FORMULAS[2]}",100,50\n')
+    run("ingest", str(usage))
+    outputs = {}
+    for fmt in ("html", "md", "csv", "json"):
+        out = tmp_path / f"r.{fmt}"
+        run("report", "--quarter", "2026-Q3", "--format", fmt, "-o", str(out))
+        outputs[fmt] = out.read_text(encoding="utf-8")
+    assert "inj" in outputs["json"]
+    assert SCRIPT not in outputs["html"] and "<script>alert" not in outputs["html"]
+    assert "&lt;script&gt;" in outputs["html"]
+    assert "<script>alert" not in outputs["md"]
+    assert "](javascript:" not in outputs["md"]
+    cells = [cell for row in csv.reader(io.StringIO(outputs["csv"])) for cell in row]
+    for cell in cells:
+        if cell[:1] in ("=", "+", "-", "@"):
+            float(cell)  # only a number may start with one of these
+    assert any("HYPERLINK" in c for c in cells) or any("calc" in c for c in cells)  # the text is there, escaped
+
 
 def test_zz_at_least_10000_cases_were_generated():
     total = sum(CASES.values())
