@@ -82,8 +82,8 @@ def estimate_images(
     for name, value in (("gpus", gpus), ("batch", batch), ("steps", steps)):
         if value is not None and value < 1:
             raise ValidationError(f"{name} must be >= 1")
-    if pue is not None and pue < 1:
-        raise ValidationError("pue must be >= 1")
+    if pue is not None and not (math.isfinite(pue) and pue >= 1):  # inf/NaN would turn every figure to NaN
+        raise ValidationError(f"pue must be a finite number >= 1, not {pue!r}")
     assumed = [name for name, value in (("gpu", gpu), ("gpus", gpus), ("batch", batch), ("resolution", resolution),
                                          ("steps", steps), ("country", country)) if value is None]
     gpu_key = normalise_gpu(gpu) if gpu else DEFAULT_GPU

@@ -200,7 +200,7 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
         gpu_j, gpu_j_lo, gpu_j_hi = (weighted * c for c in calibrated)
 
     pue_col = _column(columns, ("pue",), n)
-    _require(pue_col < 1, "pue", "must be >= 1")
+    _require(np.isinf(pue_col) | (pue_col < 1), "pue", "must be a finite number >= 1")
     (pv, pl, ph), _ = impacts.pue_triplet(None)
     pue = (np.where(np.isnan(pue_col), pv, pue_col), np.where(np.isnan(pue_col), pl, pue_col), np.where(np.isnan(pue_col), ph, pue_col))
     year = columns.get("year")
@@ -275,8 +275,8 @@ def estimate_llm(
         raise ValidationError("batch must be >= 1")
     if requests is not None and requests <= 0:
         raise ValidationError("requests must be > 0")
-    if pue is not None and pue < 1:
-        raise ValidationError("pue must be >= 1")
+    if pue is not None and not (math.isfinite(pue) and pue >= 1):  # inf/NaN would turn every figure to NaN
+        raise ValidationError(f"pue must be a finite number >= 1, not {pue!r}")
 
     assumed: list[str] = []
     entry = None

@@ -27,6 +27,8 @@ def parse_quarter(text: str) -> Period:
     if not match:
         raise ValidationError(f"bad period {text!r}: expected YYYY-Qn with n from 1 to 4 (e.g. 2026-Q3)")
     year, q = int(match.group(1)), int(match.group(2))
+    if not 1 <= year < 9999:  # the quarter and its end must be dates
+        raise ValidationError(f"bad period {text!r}: year out of range 1-9998")
     start = date(year, 3 * q - 2, 1)
     end = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
     return Period(f"{year}-Q{q}", start, end)
@@ -56,7 +58,10 @@ def parse_timestamp(text: str, field: str = "time") -> datetime:
     except ValueError:
         raise ValidationError(f"bad {field} {text!r}: expected an ISO 8601 time such as 2026-07-01T12:00:00Z") from None
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before the first representable UTC time
+            raise ValidationError(f"bad {field} {text!r}: out of the representable range") from None
     return value
 
 

@@ -91,6 +91,8 @@ def load_mapping(path: str | Path | None) -> Mapping:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputFileError(f"{path}: bad TOML: {exc}") from None
     return parse_mapping(data, str(path))

@@ -151,8 +151,12 @@ def load_cached_profile(path: Path | None = None) -> CpuProfile | None:
 
 def save_profile(profile: CpuProfile, path: Path | None = None) -> Path:
     """Write the cache owner-only (0700 directory, 0600 file), atomically."""
+    from footprint.store.paths import ensure_parent_dir
+
     path = path or profile_path()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Every missing directory 0700: mkdir(parents=True) would give the parents the caller's umask
+    # (the detection subprocess runs with the user's, possibly 000).
+    ensure_parent_dir(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

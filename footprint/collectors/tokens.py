@@ -17,6 +17,7 @@ for that interval and keeps the baseline, so the next successful scrape carries 
 
 from __future__ import annotations
 
+import math
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -66,8 +67,14 @@ def parse_counters(text: str) -> dict[tuple, float]:
                 if known is None:
                     continue
                 model = next((sample.labels[k] for k in _MODEL_LABELS if sample.labels.get(k)), UNLABELLED_MODEL)
+                try:
+                    value = float(sample.value)
+                except (OverflowError, TypeError, ValueError):
+                    continue
+                if not (math.isfinite(value) and 0 <= value < 2**63):
+                    continue  # not a token count (NaN, inf, negative, absurd): the series is ignored
                 series = (sample.name, tuple(sorted(sample.labels.items())))
-                counters[(known[1], model, series)] = float(sample.value)
+                counters[(known[1], model, series)] = value
     except ValueError as exc:
         raise ValueError(f"not Prometheus text format: {exc}") from None
     return counters

@@ -307,6 +307,9 @@ def run_plan(
         except duckdb.Error as exc:
             conn.execute("ROLLBACK")
             raise _diagnose(store, plan, sql, params, exc) from None
+        except UnicodeDecodeError:  # DuckDB's message (or a value) cut inside a UTF-8 character
+            conn.execute("ROLLBACK")
+            raise _undecodable(plan) from None
         # Key-only queries: cheap checks first, the DELETE (which counts what it removes) only when needed.
         check = "ingest/count_duplicates" if stored_before else "ingest/count_repeated"
         present, repeated = store.query(check, {"ingest_id": ingest_id}).fetchone()
@@ -362,6 +365,11 @@ def run_plan(
                 pass
 
 
+def _undecodable(plan: Plan) -> FootprintError:
+    return InputFileError(f"{plan.display}: cannot be read: a value or the reader's message is not valid UTF-8; "
+                          "nothing written")
+
+
 def _diagnose(store: Store, plan: Plan, sql: _Sql, params: dict, exc: duckdb.Error) -> FootprintError:
     """After a failed fast path: find and name the first bad row, else explain the reader's error."""
     conn = store.conn
@@ -369,6 +377,8 @@ def _diagnose(store: Store, plan: Plan, sql: _Sql, params: dict, exc: duckdb.Err
         found = conn.execute(sql.first_bad(), _bind(sql.first_bad(), params)).fetchone()
     except duckdb.Error as again:
         return reader_error(plan, again)
+    except UnicodeDecodeError:
+        return _undecodable(plan)
     if found is None:
         return reader_error(plan, exc)
     row_number, problem = found

@@ -1,0 +1,60 @@
+"""Shared by the tests/test_reliability_*.py files: real console-script subprocesses, an audit hook, a use case."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXE = str(Path(sys.executable).parent / "footprint")
+
+# Installed as sitecustomize.py on PYTHONPATH: every Python process footprint starts (itself, CodeCarbon's
+# detection subprocess, a `run` child) logs each network-related audit event it raises.
+AUDIT_HOOK = r'''
+import os, sys
+
+def _footprint_net_audit(event, args):
+    if event in ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr",
+                 "socket.sendto", "socket.bind", "urllib.Request"):
+        try:
+            with open(os.environ["FOOTPRINT_NET_LOG"], "a", encoding="utf-8") as log:
+                log.write(f"{os.getpid()} {event} {args[1:] if event.startswith('socket.connect') else args!r}\n")
+        except Exception:
+            pass
+
+sys.addaudithook(_footprint_net_audit)
+'''
+
+
+def has_command(*words: str) -> bool:
+    """Is `footprint WORDS...` a command of this build? (ingest and report land from other branches)."""
+    done = subprocess.run([EXE, *words, "--help"], capture_output=True, text=True)
+    return done.returncode == 0
+
+
+def footprint(*args, env, **kwargs) -> subprocess.CompletedProcess:
+    kwargs.setdefault("capture_output", True)
+    kwargs.setdefault("text", True)
+    kwargs.setdefault("timeout", 120)
+    return subprocess.run([EXE, *args], env=env, **kwargs)
+
+
+def base_env(db_path: Path, cache_dir: Path) -> dict:
+    environ = {**os.environ, "FOOTPRINT_DB": str(db_path), "FOOTPRINT_CACHE_DIR": str(cache_dir),
+               "MPLCONFIGDIR": str(cache_dir / "mpl")}
+    environ.pop("CUDA_VISIBLE_DEVICES", None)
+    environ.pop("PYTHONPATH", None)
+    return environ
+
+
+def add_use_case(env, slug: str = "job") -> None:
+    done = footprint("usecase", "add", slug, "--name", "Job", "--team", "Data", "--status", "production",
+                     "--deployment", "on-prem", env=env)
+    assert done.returncode == 0, done.stderr
+
+
+def one_line_error(stderr: str) -> bool:
+    """A user error as the CLI promises it: `error: ...` on one line, no traceback."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return "Traceback" not in stderr and any(line.startswith("error: ") for line in lines)
