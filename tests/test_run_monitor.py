@@ -111,9 +111,13 @@ def test_run_errors(env):
 
 def test_monitor_stops_cleanly_on_sigterm_and_sigint(env, db_path):
     for sig in (signal.SIGTERM, signal.SIGINT):
+        before = len(_spooled_ids(db_path))
         proc = subprocess.Popen([EXE, "monitor", "--use-case", "job", "--interval", "0.5"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(2.0)
+        # Signal once it has spooled two intervals (a fixed sleep fails on a loaded machine).
+        deadline = time.monotonic() + 30
+        while len(_spooled_ids(db_path)) < before + 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=20)
         assert proc.returncode == 0, err
