@@ -15,6 +15,7 @@ from estimators import coefficients, impacts
 from estimators.hardware import normalise_gpu, spec_arrays
 from estimators.result import ENERGY_KEYS, Estimate
 from footprint import factors, units
+from footprint.records import MAX_PUE
 from footprint.errors import NotFoundError, ValidationError
 from footprint.records import Range
 
@@ -82,8 +83,8 @@ def estimate_images(
     for name, value in (("gpus", gpus), ("batch", batch), ("steps", steps)):
         if value is not None and value < 1:
             raise ValidationError(f"{name} must be >= 1")
-    if pue is not None and not (math.isfinite(pue) and pue >= 1):  # inf/NaN would turn every figure to NaN
-        raise ValidationError(f"pue must be a finite number >= 1, not {pue!r}")
+    if pue is not None and not (math.isfinite(pue) and 1 <= pue <= MAX_PUE):  # inf/NaN would turn every figure to NaN
+        raise ValidationError(f"pue must be a number from 1 to {MAX_PUE:g}, not {pue!r}")
     assumed = [name for name, value in (("gpu", gpu), ("gpus", gpus), ("batch", batch), ("resolution", resolution),
                                          ("steps", steps), ("country", country)) if value is None]
     gpu_key = normalise_gpu(gpu) if gpu else DEFAULT_GPU

@@ -18,6 +18,7 @@ from estimators.hardware import GPUS, normalise_gpu, precision_bytes, spec_array
 from estimators.models import lookup
 from estimators.result import ENERGY_KEYS, Estimate
 from footprint import factors, units
+from footprint.records import MAX_PUE
 from footprint.errors import NotFoundError, ValidationError
 from footprint.records import Range
 
@@ -157,8 +158,8 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
         a_high = np.where(missing & np.isnan(a_high), table[:, 3], a_high)
     a_low = np.where(np.isnan(a_low), p_low, a_low)
     a_high = np.where(np.isnan(a_high), p_high, a_high)
-    _require(~(p_low > 0), "params", "must be > 0 (billions of parameters)")
-    _require(~(a_low > 0), "active_params", "must be > 0 (billions of parameters)")
+    _require(~((p_low > 0) & np.isfinite(p_high)), "params", "must be a finite number > 0 (billions of parameters)")
+    _require(~((a_low > 0) & np.isfinite(a_high)), "active_params", "must be a finite number > 0 (billions of parameters)")
     _require(a_high > p_high * 1.0001, "active_params", "cannot exceed params")
     p_mid, a_mid = np.sqrt(p_low * p_high), np.sqrt(a_low * a_high)
 
@@ -200,7 +201,7 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
         gpu_j, gpu_j_lo, gpu_j_hi = (weighted * c for c in calibrated)
 
     pue_col = _column(columns, ("pue",), n)
-    _require(np.isinf(pue_col) | (pue_col < 1), "pue", "must be a finite number >= 1")
+    _require(np.isinf(pue_col) | (pue_col < 1) | (pue_col > MAX_PUE), "pue", f"must be a number from 1 to {MAX_PUE:g}")
     (pv, pl, ph), _ = impacts.pue_triplet(None)
     pue = (np.where(np.isnan(pue_col), pv, pue_col), np.where(np.isnan(pue_col), pl, pue_col), np.where(np.isnan(pue_col), ph, pue_col))
     year = columns.get("year")
@@ -261,22 +262,27 @@ def estimate_llm(
     output tokens): a response's length sets how its prompt's prefill is amortised and how long a
     context its decode steps read. `input_tokens` 0 means unknown: each response then carries a
     reference prompt of physics.REFERENCE_PROMPT_TOKENS (listed in `assumed`)."""
-    if output_tokens is None or output_tokens < 0 or (input_tokens or 0) < 0:
-        raise ValidationError("token counts must be >= 0")
+    if output_tokens is None or not (math.isfinite(output_tokens) and output_tokens >= 0) or not (
+        math.isfinite(input_tokens or 0) and (input_tokens or 0) >= 0
+    ):
+        raise ValidationError("token counts must be finite numbers >= 0")
     if params_b is None and model is None:
         raise ValidationError("give a model name or its parameter count (params_b)")
-    if params_b is not None and params_b <= 0:
-        raise ValidationError("params must be > 0 (billions)")
-    if active_params_b is not None and (active_params_b <= 0 or (params_b is not None and active_params_b > params_b)):
-        raise ValidationError("active params must be > 0 and at most params")
+    # inf/NaN parameters would turn every figure to NaN (0 tokens x inf)
+    if params_b is not None and not (math.isfinite(params_b) and params_b > 0):
+        raise ValidationError(f"params must be a finite number > 0 (billions), not {params_b!r}")
+    if active_params_b is not None and not (
+        math.isfinite(active_params_b) and active_params_b > 0 and (params_b is None or active_params_b <= params_b)
+    ):
+        raise ValidationError("active params must be a finite number > 0 and at most params")
     if gpus is not None and gpus < 1:
         raise ValidationError("gpus must be >= 1")
     if batch is not None and batch < 1:
         raise ValidationError("batch must be >= 1")
     if requests is not None and requests <= 0:
         raise ValidationError("requests must be > 0")
-    if pue is not None and not (math.isfinite(pue) and pue >= 1):  # inf/NaN would turn every figure to NaN
-        raise ValidationError(f"pue must be a finite number >= 1, not {pue!r}")
+    if pue is not None and not (math.isfinite(pue) and 1 <= pue <= MAX_PUE):  # inf/NaN would turn every figure to NaN
+        raise ValidationError(f"pue must be a number from 1 to {MAX_PUE:g}, not {pue!r}")
 
     assumed: list[str] = []
     entry = None

@@ -7,6 +7,10 @@ from datetime import date, datetime
 from enum import Enum
 
 
+# No data centre runs above ~3; a bound keeps absurd inputs (1e308) from turning figures into inf/NaN.
+MAX_PUE = 10.0
+
+
 class Status(str, Enum):
     idea = "idea"
     experiment = "experiment"

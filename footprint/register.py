@@ -9,7 +9,7 @@ from datetime import date
 from footprint.errors import DuplicateError, NotFoundError, ValidationError
 from footprint.factors import validate_country
 from footprint.periods import parse_quarter
-from footprint.records import Benefit, Deployment, Purpose, Status, UseCase
+from footprint.records import MAX_PUE, Benefit, Deployment, Purpose, Status, UseCase
 from footprint.store import Store
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -52,11 +52,11 @@ def _choice(field: str, value: str, enum) -> str:
     return value
 
 
-def _positive(field: str, value: float | None, minimum: float = 0.0) -> float | None:
+def _positive(field: str, value: float | None, minimum: float = 0.0, maximum: float = 1e6) -> float | None:
     if value is None:
         return None
-    if not math.isfinite(value) or value < minimum:
-        raise ValidationError(f"bad {field} {value!r}: expected a finite number >= {minimum:g}")
+    if not math.isfinite(value) or not minimum <= value <= maximum:
+        raise ValidationError(f"bad {field} {value!r}: expected a number from {minimum:g} to {maximum:g}")
     return float(value)
 
 
@@ -78,7 +78,7 @@ def _normalise(fields: dict) -> dict:
     if out.get("country") is not None:
         out["country"] = validate_country(out["country"])
     if "pue" in out:
-        out["pue"] = _positive("pue", out["pue"], 1.0)
+        out["pue"] = _positive("pue", out["pue"], 1.0, MAX_PUE)
     if "market_gco2e_per_kwh" in out:
         out["market_gco2e_per_kwh"] = _positive("market factor", out["market_gco2e_per_kwh"])
     if "tags" in out:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from footprint.records import MAX_PUE
 from footprint.errors import NotFoundError, ValidationError
 from footprint.factors import validate_country
 from footprint.store import Store
@@ -26,11 +27,12 @@ class Site:
         return asdict(self)
 
 
-def _number(field: str, value: float | None, minimum: float) -> float | None:
+def _number(field: str, value: float | None, minimum: float, maximum: float = 1e6) -> float | None:
+    # A bound keeps absurd inputs (1e308) from turning report figures into inf/NaN.
     if value is None:
         return None
-    if not math.isfinite(value) or value < minimum:
-        raise ValidationError(f"bad {field} {value!r}: expected a finite number >= {minimum:g}")
+    if not math.isfinite(value) or not minimum <= value <= maximum:
+        raise ValidationError(f"bad {field} {value!r}: expected a number from {minimum:g} to {maximum:g}")
     return float(value)
 
 
@@ -49,7 +51,7 @@ def set_site(
         raise ValidationError(f"bad site name {name!r}: 1-200 printable characters")
     params = {
         "name": name,
-        "pue": _number("--pue", pue, 1.0),
+        "pue": _number("--pue", pue, 1.0, MAX_PUE),
         "wue_l_per_kwh": _number("--wue", wue_l_per_kwh, 0.0),
         "market_gco2e_per_kwh": _number("--market-factor", market_gco2e_per_kwh, 0.0),
         "country": validate_country(country) if country is not None else None,
