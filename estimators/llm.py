@@ -18,9 +18,10 @@ from estimators.hardware import GPUS, normalise_gpu, precision_bytes, spec_array
 from estimators.models import lookup
 from estimators.result import ENERGY_KEYS, Estimate
 from footprint import factors, units
-from footprint.records import MAX_PUE
 from footprint.errors import NotFoundError, ValidationError
-from footprint.records import Range
+from footprint.records import MAX_PUE, Range
+
+MAX_PARAMS_B = 100_000.0  # 100 trillion parameters: far above any model, below float overflow
 
 DEFAULT_GPU = "H100"
 DEFAULT_PRECISION = "bf16"
@@ -158,7 +159,7 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
         a_high = np.where(missing & np.isnan(a_high), table[:, 3], a_high)
     a_low = np.where(np.isnan(a_low), p_low, a_low)
     a_high = np.where(np.isnan(a_high), p_high, a_high)
-    _require(~((p_low > 0) & np.isfinite(p_high)), "params", "must be a finite number > 0 (billions of parameters)")
+    _require(~((p_low > 0) & (p_high <= MAX_PARAMS_B)), "params", "must be a finite number > 0 (billions of parameters)")
     _require(~((a_low > 0) & np.isfinite(a_high)), "active_params", "must be a finite number > 0 (billions of parameters)")
     _require(a_high > p_high * 1.0001, "active_params", "cannot exceed params")
     p_mid, a_mid = np.sqrt(p_low * p_high), np.sqrt(a_low * a_high)
@@ -269,8 +270,8 @@ def estimate_llm(
     if params_b is None and model is None:
         raise ValidationError("give a model name or its parameter count (params_b)")
     # inf/NaN parameters would turn every figure to NaN (0 tokens x inf)
-    if params_b is not None and not (math.isfinite(params_b) and params_b > 0):
-        raise ValidationError(f"params must be a finite number > 0 (billions), not {params_b!r}")
+    if params_b is not None and not (math.isfinite(params_b) and 0 < params_b <= MAX_PARAMS_B):
+        raise ValidationError(f"params must be a number of billions from 0 to {MAX_PARAMS_B:g}, not {params_b!r}")
     if active_params_b is not None and not (
         math.isfinite(active_params_b) and active_params_b > 0 and (params_b is None or active_params_b <= params_b)
     ):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
+from footprint.errors import ValidationError
 from footprint.records import Range
 
 ENERGY_KEYS = ("gpu", "host", "facility", "total")
@@ -22,6 +24,12 @@ class Estimate:
     embodied_gco2e: Range
     inputs: dict
     sources: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Last line of defence: inputs within every per-field bound can still multiply past a float.
+        ranges = (*self.energy_wh.values(), self.gco2e, self.water_ml, self.embodied_gco2e)
+        if not all(math.isfinite(x) and x >= 0 for r in ranges for x in (r.value, r.low, r.high)):
+            raise ValidationError("inputs out of range: the estimate is not a finite number (check params, tokens, GPUs, batch)")
 
     def to_json(self) -> dict:
         return {
