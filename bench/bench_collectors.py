@@ -108,9 +108,9 @@ def monitor_cost(seconds: float = 30.0, warmup_s: float = 4.0) -> list[dict]:
     m_cpu, r_cpu = share[mon.pid], share[ref.pid]
     m_rss, r_rss = rss[mon.pid], rss[ref.pid]
     return [
-        row(f"monitor --interval 1: CPU over {seconds:g} s", m_cpu, "% of one core", "< 0.5%", m_cpu < 0.5,
+        row(f"sidecar: monitor --interval 1, CPU over {seconds:g} s", m_cpu, "% of one core", "< 0.5%", m_cpu < 0.5,
             reference=r_cpu, ratio=m_cpu / r_cpu if r_cpu else None),
-        row("monitor --interval 1: RSS", m_rss, "MB", "< 150 MB", m_rss < 150, reference=r_rss, ratio=m_rss / r_rss),
+        row("sidecar: monitor --interval 1, RSS", m_rss, "MB", "< 150 MB", m_rss < 150, reference=r_rss, ratio=m_rss / r_rss),
     ]
 
 
