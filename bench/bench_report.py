@@ -123,10 +123,11 @@ def run(quick: bool = False, repeat: int = 3) -> list[dict]:
         {"name": f"report --format html ({label}, {charts} charts)", "value": round(report, 3), "unit": "s",
          "reference": round(sql, 3), "ratio": round(report / sql, 1) if sql else None, "target": TARGET_S,
          "met": report < TARGET_S},
+        # Reference rows: no target of their own, so they count as met (like ingest's re-ingest rows).
         {"name": "bare SQL aggregation of the same data", "value": round(sql, 3), "unit": "s", "reference": None,
-         "ratio": None, "target": None, "met": None},
+         "ratio": None, "target": "informative", "met": True},
         {"name": "database build (DuckDB SQL)", "value": round(build, 1), "unit": "s", "reference": None, "ratio": None,
-         "target": None, "met": None},
+         "target": "informative", "met": True},
     ]
 
 
