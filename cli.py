@@ -734,6 +734,10 @@ def report_cmd(
 
     if output is not None:
         check_target(output)
+    if fmt is ReportFormat.html:
+        from footprint.reports.plots import preload
+
+        preload()  # matplotlib's import overlaps the accounting queries
     with open_db() as store:
         period = _report_period(store, quarter, start, end)
         report = build_report(store, period, allocate_idle=allocate_idle)

@@ -54,6 +54,21 @@ def add_use_case(env, slug: str = "job") -> None:
     assert done.returncode == 0, done.stderr
 
 
+def wait_until_spooled(env: dict, proc: subprocess.Popen, records: int = 2, timeout_s: float = 30.0) -> None:
+    """Wait until a running collector has spooled `records` intervals (or exited): signalling after a
+    fixed sleep fails on a loaded machine, where start-up alone can take seconds."""
+    import time
+
+    from footprint import spool
+
+    folder = spool.spool_dir(Path(env["FOOTPRINT_DB"]))
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        if sum(len(spool.read_segment(s)[0]) for s in spool.list_segments(folder)) >= records:
+            return
+        time.sleep(0.05)
+
+
 def one_line_error(stderr: str) -> bool:
     """A user error as the CLI promises it: `error: ...` on one line, no traceback."""
     lines = [line for line in stderr.splitlines() if line.strip()]

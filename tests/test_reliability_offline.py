@@ -13,12 +13,11 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from reliability_helpers import AUDIT_HOOK, EXE, add_use_case, base_env, footprint, has_command
+from reliability_helpers import AUDIT_HOOK, EXE, add_use_case, base_env, footprint, has_command, wait_until_spooled
 
 
 @pytest.fixture
@@ -67,7 +66,7 @@ def test_register_estimate_run_monitor_doctor_measurements_open_no_connection(ho
     (tmp_path / "cache" / "cpu-profile.json").unlink()
     proc = subprocess.Popen([EXE, "monitor", "--use-case", "job", "--interval", "0.2"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)
+    wait_until_spooled(env, proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
@@ -138,7 +137,7 @@ def test_the_only_connection_is_to_the_url_the_user_gave(hooked):
         proc = subprocess.Popen([EXE, "monitor", "--use-case", "job", "--interval", "0.2",
                                  "--metrics-url", f"http://127.0.0.1:{port}/metrics"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2.0)
+        wait_until_spooled(env, proc)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err

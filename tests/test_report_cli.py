@@ -93,3 +93,19 @@ def test_site_set_and_list(invoke):
         {"name": "dc1", "pue": 1.25, "wue_l_per_kwh": 0.4, "market_gco2e_per_kwh": 25.0, "country": "FRA"}]
     assert invoke("site", "set", "dc2", "--pue", "0.8").exit_code == 1
     assert invoke("site", "set", "dc2", "--country", "XXX").exit_code == 1
+
+
+def test_only_the_html_report_loads_matplotlib(db_path, tmp_path):
+    _org(db_path)
+    env = {**os.environ, "FOOTPRINT_DB": str(db_path)}
+    code = ("import sys\nimport cli\nsys.argv = ['footprint'] + sys.argv[1:]\n"
+            "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+            "print('MATPLOTLIB', 'matplotlib' in sys.modules)")
+    for fmt, loaded in (("json", False), ("csv", False), ("html", True)):
+        out = tmp_path / f"r.{fmt}"
+        proc = subprocess.run([sys.executable, "-c", code, "report", "--quarter", "2026-Q3", "--format", fmt,
+                               "-o", str(out)], capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert f"MATPLOTLIB {loaded}" in proc.stdout, (fmt, proc.stdout)
+        assert out.stat().st_size > 0
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").count("data:image/svg+xml") == 4
