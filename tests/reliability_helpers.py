@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 EXE = str(Path(sys.executable).parent / "footprint")
@@ -67,6 +71,27 @@ def wait_until_spooled(env: dict, proc: subprocess.Popen, records: int = 2, time
         if sum(len(spool.read_segment(s)[0]) for s in spool.list_segments(folder)) >= records:
             return
         time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def monitor_scraping(env: dict, handler, interval: str = "0.2"):
+    """A local /metrics server (127.0.0.1, ephemeral port) and a `footprint monitor` scraping it.
+    Yields (process, port) once two intervals are spooled; then SIGTERM, a clean exit checked."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        proc = subprocess.Popen([EXE, "monitor", "--use-case", "job", "--interval", interval,
+                                 "--metrics-url", f"http://127.0.0.1:{port}/metrics"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_until_spooled(env, proc)
+        yield proc, port
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def one_line_error(stderr: str) -> bool:

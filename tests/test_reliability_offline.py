@@ -12,12 +12,11 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from reliability_helpers import AUDIT_HOOK, EXE, add_use_case, base_env, footprint, has_command, wait_until_spooled
+from reliability_helpers import AUDIT_HOOK, EXE, add_use_case, base_env, footprint, has_command, monitor_scraping, wait_until_spooled
 
 
 @pytest.fixture
@@ -129,21 +128,8 @@ class _Metrics(http.server.BaseHTTPRequestHandler):
 def test_the_only_connection_is_to_the_url_the_user_gave(hooked):
     env, log = hooked
     add_use_case(env)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Metrics)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    port = server.server_address[1]
-    try:
-        proc = subprocess.Popen([EXE, "monitor", "--use-case", "job", "--interval", "0.2",
-                                 "--metrics-url", f"http://127.0.0.1:{port}/metrics"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_until_spooled(env, proc)
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-        assert proc.returncode == 0, err
-    finally:
-        server.shutdown()
-        server.server_close()
+    with monitor_scraping(env, _Metrics) as (_, port):
+        pass
     seen = events(log)
     assert any("socket.connect" in e for e in seen)  # it did scrape the user's URL
     for event in seen:

@@ -13,17 +13,15 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from cluster_helpers import FakePrometheusAPI
-from reliability_helpers import EXE, add_use_case, base_env, footprint, has_command
+from reliability_helpers import add_use_case, base_env, footprint, has_command, monitor_scraping
 
 NAME = "Marguerite Zalewska-Personne"
 EMAIL = "marguerite.zalewska@ministere-exemple.fr"
@@ -154,24 +152,9 @@ def test_no_personal_data_reaches_the_data_directory(tmp_path):
         assert EMAIL.encode() not in reject.read_bytes(), reject
 
     # monitor scraping a /metrics page whose labels carry personal data.
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Metrics)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        proc = subprocess.Popen([EXE, "monitor", "--use-case", "job", "--interval", "0.3", "--metrics-url",
-                                 f"http://127.0.0.1:{server.server_address[1]}/metrics"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while not list((data_dir / "fp.duckdb.spool").glob("*")) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(1.0)  # a few intervals with tokens
+    with monitor_scraping(env, _Metrics, interval="0.3"):
         spool_files = list((data_dir / "fp.duckdb.spool").glob("*"))
         assert spool_files and leaks(data_dir) == []  # nothing personal in the live spool either
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-        assert proc.returncode == 0, err
-    finally:
-        server.shutdown()
-        server.server_close()
 
     # collect prometheus: series labels carry personal data.
     fake = _PersonalPrometheus(watts=200.0, tokens_per_s=10.0)
