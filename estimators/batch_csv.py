@@ -1,5 +1,10 @@
 """`footprint estimate --input FILE.csv --json`: many estimates at once, in the file's row order.
 
+A row of a file describes a deployment: a blank `batch_size` cell means one request at a time
+(batch 1), which is how ML.ENERGY records its unbatched (v1) runs and the conservative, highest-
+energy reading; the row lists it in `inputs.assumed`. (The single `footprint estimate` without
+`--batch` keeps the unknown-API default, 128 in a range of 16-1024.)
+
 The csv module reads the file into columns, numpy does the arithmetic (estimate_llm_batch), and
 the JSON array is written from a fixed template, so 100,000 rows take well under two seconds.
 A bad value stops everything with one line naming the file, line and field.
@@ -15,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from estimators.fastjson import rows_to_json
+from estimators.fastjson import TextColumn, rows_to_json
 from estimators.llm import RowValueError, estimate_llm_batch
 from footprint.errors import InputFileError
 
@@ -23,6 +28,11 @@ REQUIRED = ("params", "active_params", "gpu", "gpus", "batch_size", "precision",
 OPTIONAL = ("model", "input_tokens", "country", "requests")
 NUMERIC = ("params", "active_params", "gpus", "batch_size", "output_tokens", "input_tokens", "requests")
 TEXT = ("gpu", "precision", "model", "country")
+# A blank batch_size cell in a file: one request at a time.
+BLANK_FILE_BATCH = 1.0
+# Inputs a row can leave to a default, in the order they are listed in `inputs.assumed` (the names
+# the single estimate uses); pue is not a file column, so it is always assumed.
+ASSUMABLE = ("gpu", "precision", "country", "gpus", "batch", "input_tokens", "pue")
 FIGURES = ("gpu_wh", "host_wh", "facility_wh", "total_wh", "gco2e", "water_ml", "embodied_gco2e")
 
 
@@ -123,27 +133,70 @@ def _to_float(values: np.ndarray, path: Path, field: str) -> np.ndarray:
     return out
 
 
+def _blank(columns: dict[str, np.ndarray], name: str, n: int) -> np.ndarray:
+    if name not in columns:
+        return np.ones(n, dtype=bool)
+    values = columns[name]
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    return np.strings.strip(values) == ""
+
+
+def assumed_codes(columns: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Per row, a bit mask over ASSUMABLE of the inputs left blank (taken from defaults)."""
+    inputs = columns.get("input_tokens")
+    flags = {
+        "gpu": _blank(columns, "gpu", n),
+        "precision": _blank(columns, "precision", n),
+        "country": _blank(columns, "country", n),
+        "gpus": _blank(columns, "gpus", n),
+        "batch": _blank(columns, "batch_size", n),
+        "input_tokens": np.ones(n, dtype=bool) if inputs is None else ~(inputs > 0),
+        "pue": np.ones(n, dtype=bool),
+    }
+    code = np.zeros(n, dtype=np.intp)
+    for bit, name in enumerate(ASSUMABLE):
+        code |= flags[name].astype(np.intp) << bit
+    return code
+
+
 def estimate_file(path: Path) -> dict[str, np.ndarray]:
-    columns, _ = read_columns(path)
+    columns, n = read_columns(path)
+    code = assumed_codes(columns, n)
+    batch = columns["batch_size"]
+    columns["batch_size"] = np.where(np.isnan(batch), BLANK_FILE_BATCH, batch)
     try:
-        return estimate_llm_batch(columns)
+        result = estimate_llm_batch(columns)
     except RowValueError as exc:
         raise InputFileError(f"{path}, line {exc.row + 2}, field {exc.field}: {exc.detail}") from None
+    result["assumed_code"] = code
+    return result
+
+
+def _assumed_text(code: int) -> str:
+    return "[" + ", ".join(f'"{name}"' for bit, name in enumerate(ASSUMABLE) if code >> bit & 1) + "]"
 
 
 def to_json_bytes(result: dict[str, np.ndarray]):
     """The JSON array, one object per row: energy_wh.{gpu,host,facility,total}, gco2e, water_ml,
-    embodied_gco2e (each {value, low, high}) and the GPU J per output token used; numbers
-    have 6 significant digits. Returns a bytes-like object."""
+    embodied_gco2e (each {value, low, high}), the GPU J per output token used and `inputs`
+    (`batch` used and the list `assumed`); numbers have 6 significant digits. Returns a bytes-like
+    object."""
     rng = '{"value": {}, "low": {}, "high": {}}'
     template = (
         '{"energy_wh": {"gpu": ' + rng + ', "host": ' + rng + ', "facility": ' + rng + ', "total": ' + rng + "}, "
-        '"gco2e": ' + rng + ', "water_ml": ' + rng + ', "embodied_gco2e": ' + rng + ', "gpu_j_per_output_token": {}}'
+        '"gco2e": ' + rng + ', "water_ml": ' + rng + ', "embodied_gco2e": ' + rng + ', "gpu_j_per_output_token": {}, "inputs": {"batch": {}, "assumed": {}}}'
     )
     columns = []
     for figure in FIGURES:
         columns.extend(result[figure + suffix] for suffix in ("", "_low", "_high"))
     columns.append(result["gpu_j_per_output_token"])
+    columns.append(result["batch"])
+    code = result.get("assumed_code")
+    if code is None:
+        code = np.full(result["batch"].size, 1 << ASSUMABLE.index("pue"), dtype=np.intp)
+    present, index = np.unique(code, return_inverse=True)
+    columns.append(TextColumn(index, [_assumed_text(int(c)) for c in present]))
     try:
         return rows_to_json(template, columns)
     except ValueError as exc:

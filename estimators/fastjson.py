@@ -52,8 +52,23 @@ def _pad(piece: str) -> str:
     return piece + " " * (-len(piece) % _WORD)
 
 
-def rows_to_json(template: str, columns: list[np.ndarray]):
-    """A JSON array: one `template` per row, its `{}` placeholders filled in order from `columns`.
+class TextColumn:
+    """A column of JSON text chosen per row from a few `choices` (`codes[i]` indexes them): each
+    choice is padded with trailing spaces (JSON whitespace) to one fixed width, so the slot is a
+    plain byte copy. For short per-row lists such as the assumed inputs."""
+
+    def __init__(self, codes, choices):
+        self.codes = np.asarray(codes, dtype=np.intp)
+        self.size = self.codes.size
+        width = max(len(c) for c in choices) if choices else 0
+        self.width = width + (-width % _WORD)
+        self.table = np.frombuffer("".join(c.ljust(self.width) for c in choices).encode("ascii"), dtype=np.uint8)
+        self.table = self.table.reshape(len(choices), self.width) if choices else self.table.reshape(0, 0)
+
+
+def rows_to_json(template: str, columns: list):
+    """A JSON array: one `template` per row, its `{}` placeholders filled in order from `columns`
+    (number arrays, or TextColumn for fixed-width text).
     Returns a bytes-like object (a view of the assembled buffer, sparing a copy)."""
     pieces = template.split("{}")
     if len(pieces) - 1 != len(columns):
@@ -65,7 +80,8 @@ def rows_to_json(template: str, columns: list[np.ndarray]):
     # (with its ",\n" or the closing "\n]") is padded to a multiple of 4 as well.
     padded = [_pad(p) for p in pieces[:-1]]
     ending = pieces[-1]
-    fixed = sum(len(p) for p in padded) + WIDTH * len(columns) + len(ending) + 2
+    widths = [c.width if isinstance(c, TextColumn) else WIDTH for c in columns]
+    fixed = sum(len(p) for p in padded) + sum(widths) + len(ending) + 2
     ending += " " * (-fixed % _WORD)
     row_len = fixed + (-fixed % _WORD)
     prefix = b"[\n  "  # 4 bytes keep the rows aligned
@@ -73,13 +89,17 @@ def rows_to_json(template: str, columns: list[np.ndarray]):
     body[: len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
     body[-1] = ord("\n")
     rows = body[len(prefix) : -1].reshape(n, row_len)
-    text = "".join(p + " " * WIDTH for p in padded) + ending + ",\n"
+    text = "".join(p + " " * w for p, w in zip(padded, widths)) + ending + ",\n"
     rows[:] = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     rows[-1, -2:] = np.frombuffer(b"\n]", dtype=np.uint8)
     words = rows.view(np.uint32)
     offset = 0
-    for piece, column in zip(padded, columns):
+    for piece, column, width in zip(padded, columns, widths):
         offset += len(piece)
+        if isinstance(column, TextColumn):
+            rows[:, offset : offset + width] = column.table[column.codes]
+            offset += width
+            continue
         slot = offset // _WORD
         lead, tail, exponent = _words(column)
         words[:, slot] = lead

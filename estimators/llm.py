@@ -57,6 +57,14 @@ def _per_token(params, active, bytes_, batch, gpus, specs, response_tokens):
     return np.exp(physics.decode_log_energy_per_token(theta, F)), np.exp(physics.prefill_log_energy_per_token(theta, F))
 
 
+def interval_factors(batch, bytes_per_param) -> tuple[np.ndarray, np.ndarray]:
+    """Multipliers of the central GPU energy giving the 80% interval's ends, per row: the width
+    depends on the regime (physics.INTERVAL_FEATURES), calibrated by leave-one-model-out."""
+    interval = coefficients.llm()["interval"]
+    scale = np.exp(physics.interval_design(batch, bytes_per_param) @ np.asarray(interval["log_scale_coefficients"], dtype=float))
+    return np.exp(interval["z_low"] * scale), np.exp(interval["z_high"] * scale)
+
+
 def _column(columns: Mapping[str, Any], names: Sequence[str], n: int, dtype=float) -> np.ndarray:
     """Column `names[0]` (or an alias) as a float array (None -> NaN) or a unicode array ('' blank);
     scalars broadcast; an absent column is all blank."""
@@ -189,8 +197,7 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
     else:  # energy rises with parameters and falls with batch: the interval's corners
         e_out_lo, e_in_lo = _per_token(p_low, a_low, bytes_, b_large, gpus, specs, response_tokens)
         e_out_hi, e_in_hi = _per_token(p_high, a_high, bytes_, b_small, gpus, specs, response_tokens)
-    interval = coefficients.llm()["interval"]
-    lo_factor, hi_factor = math.exp(interval["log_residual_low"]), math.exp(interval["log_residual_high"])
+    lo_factor, hi_factor = interval_factors(b_val, bytes_)
     gpu_j = out_tokens * e_out + prompt_tokens * e_in
     gpu_j_lo = (out_tokens * e_out_lo + prompt_tokens * e_in_lo) * lo_factor
     gpu_j_hi = (out_tokens * e_out_hi + prompt_tokens * e_in_hi) * hi_factor

@@ -62,6 +62,21 @@ REFERENCE_PROMPT_TOKENS = 1000.0
 MAX_RESPONSE_TOKENS = 16384.0
 
 
+# The 80% interval's width depends on the regime (calibrated on leave-one-model-out residuals,
+# estimators/fit.py): one request at a time (batch 1) is purely weight-bandwidth bound and the
+# datasheet places it well (held-out errors of a few %), while batched serving depends on the
+# scheduler and software generation, which the inputs do not say; fp8 kernels differ more between
+# implementations than 16-bit ones. log |residual| scale = w . INTERVAL_FEATURES.
+INTERVAL_FEATURES = ("intercept", "unbatched", "fp8")
+
+
+def interval_design(batch, bytes_per_param) -> np.ndarray:
+    """Columns of INTERVAL_FEATURES for each row."""
+    B = np.atleast_1d(np.asarray(batch, dtype=float))
+    b = np.broadcast_to(np.asarray(bytes_per_param, dtype=float), B.shape)
+    return np.column_stack([np.ones(B.size), (B <= 1.0).astype(float), (b == 1.0).astype(float)])
+
+
 def features(
     params_b, active_b, bytes_per_param, batch, gpus, specs: dict, response_tokens=400.0, prompt_tokens=None
 ) -> dict[str, np.ndarray]:

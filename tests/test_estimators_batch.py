@@ -36,7 +36,8 @@ def test_rows_in_order_and_equal_to_single_estimates(invoke, tmp_path):
                           input_tokens=50, country="USA")
     assert data[1]["energy_wh"]["gpu"]["value"] == pytest.approx(single.energy_wh["gpu"].value, rel=1e-5)
     assert data[1]["gco2e"]["high"] == pytest.approx(single.gco2e.high, rel=1e-5)
-    closed = estimate_llm(model="gpt-4o", output_tokens=300)
+    # A blank batch_size cell in a file is one request at a time (batch 1), not the API default.
+    closed = estimate_llm(model="gpt-4o", output_tokens=300, batch=1)
     assert data[2]["energy_wh"]["total"]["value"] == pytest.approx(closed.energy_wh["total"].value, rel=1e-5)
     # Growing output tokens by row and the physics keep row order visible.
     assert data[0]["energy_wh"]["gpu"]["value"] < data[1]["energy_wh"]["gpu"]["value"]
@@ -75,6 +76,27 @@ def test_missing_column_and_ragged_line(invoke, tmp_path):
     path.write_text(",".join(HEADER) + "\n8,8,H100,1,32,bf16,10,,0,\n8,8\n")
     result = invoke("estimate", "--input", str(path), "--json")
     assert result.exit_code == 1 and "line 3" in result.stderr
+
+
+def test_blank_batch_in_file_is_one_request_at_a_time(invoke, tmp_path):
+    rows = [
+        [70, 70, "A100", 4, "", "bf16", 300, "", "", "FRA"],
+        [70, 70, "A100", 4, 1, "bf16", 300, "", "", "FRA"],
+        [70, 70, "A100", 4, 64, "bf16", 300, "", 500, "FRA"],
+    ]
+    result = invoke("estimate", "--input", str(_write(tmp_path / "in.csv", rows)), "--json")
+    assert result.exit_code == 0, result.output
+    blank, one, batched = json.loads(result.stdout)
+    assert blank["inputs"]["batch"] == 1 and "batch" in blank["inputs"]["assumed"]
+    assert "batch" not in one["inputs"]["assumed"] and batched["inputs"]["assumed"] == ["pue"]
+    assert blank["energy_wh"] == one["energy_wh"]
+    single = estimate_llm(params_b=70, gpu="A100", gpus=4, batch=1, precision="bf16", output_tokens=300, country="FRA")
+    assert blank["energy_wh"]["gpu"]["value"] == pytest.approx(single.energy_wh["gpu"].value, rel=1e-5)
+    assert blank["energy_wh"]["gpu"]["high"] == pytest.approx(single.energy_wh["gpu"].high, rel=1e-5)
+    # The single command without --batch keeps the unknown-API default (128, range 16-1024).
+    default = estimate_llm(params_b=70, gpu="A100", gpus=4, precision="bf16", output_tokens=300, country="FRA")
+    assert default.inputs["batch"] == 128 and "batch" in default.inputs["assumed"]
+    assert default.energy_wh["gpu"].value < single.energy_wh["gpu"].value / 5
 
 
 def test_input_needs_json(invoke, tmp_path):
