@@ -492,12 +492,12 @@ def estimate_command(
     model: Annotated[Optional[str], typer.Option("--model", help="Model name from the register (closed models carry a parameter range).")] = None,
     params: Annotated[Optional[float], typer.Option("--params", help="Total parameters, billions.", min=0.0)] = None,
     active_params: Annotated[Optional[float], typer.Option("--active-params", help="Active parameters per token (MoE), billions.", min=0.0)] = None,
-    output_tokens: Annotated[Optional[int], typer.Option("--output-tokens", help="Output (generated) tokens.", min=0)] = None,
-    input_tokens: Annotated[int, typer.Option("--input-tokens", help="Input (prompt) tokens.", min=0)] = 0,
+    output_tokens: Annotated[Optional[float], typer.Option("--output-tokens", help="Output (generated) tokens; an average may be fractional.", min=0.0)] = None,
+    input_tokens: Annotated[float, typer.Option("--input-tokens", help="Input (prompt) tokens; an average may be fractional.", min=0.0)] = 0.0,
     requests: Annotated[Optional[int], typer.Option("--requests", help="Responses the tokens span (default 1): sets the answer length.", min=1)] = None,
     gpu: Annotated[Optional[str], typer.Option("--gpu", help="H100, A100, B200, H200, L40S, A40, V100... (default H100, assumed).")] = None,
     gpus: Annotated[Optional[int], typer.Option("--gpus", help="GPUs serving one model replica (default: by model size).", min=1)] = None,
-    batch: Annotated[Optional[int], typer.Option("--batch", help="Concurrent sequences (default 128, assumed, range 16-1024).", min=1)] = None,
+    batch: Annotated[Optional[float], typer.Option("--batch", help="Concurrent sequences, or their measured mean (default 128, assumed, range 16-1024).", min=1.0)] = None,
     precision: Annotated[Optional[str], typer.Option("--precision", help="bf16, fp16, fp8, int8, fp4, int4 (default bf16).")] = None,
     country: Annotated[Optional[str], typer.Option("--country", help="ISO 3166 alpha-3 country of the data centre.")] = None,
     pue: Annotated[Optional[float], typer.Option("--pue", help="Data-centre PUE (default: industry average 1.56, assumed).", min=1.0)] = None,
@@ -524,8 +524,10 @@ def estimate_command(
             raise typer.BadParameter("text-to-image needs --images N", param_hint="--images")
         from estimators import estimate_images
 
+        if batch is not None and not batch.is_integer():
+            raise typer.BadParameter("an image batch is a whole number", param_hint="--batch")
         result = estimate_images(
-            images=images, model=model, params_b=params, gpu=gpu, gpus=gpus, batch=batch,
+            images=images, model=model, params_b=params, gpu=gpu, gpus=gpus, batch=None if batch is None else int(batch),
             resolution=resolution, steps=steps, country=country, pue=pue,
         )
     else:

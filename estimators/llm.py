@@ -239,20 +239,26 @@ def _lookup_checked(name: str):
     return lookup(name)  # NotFoundError is not a ValidationError: it propagates with its suggestions
 
 
+def _count(value: float) -> int | float:
+    """A count as given: an integer stays one, a benchmark's average (7026.24 tokens) keeps its fraction."""
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
 def _given_or(value, default):
     return (default, True) if value is None else (value, False)
 
 
 def estimate_llm(
     *,
-    output_tokens: int,
-    input_tokens: int = 0,
+    output_tokens: float,
+    input_tokens: float = 0,
     model: str | None = None,
     params_b: float | None = None,
     active_params_b: float | None = None,
     gpu: str | None = None,
     gpus: int | None = None,
-    batch: int | None = None,
+    batch: float | None = None,
     precision: str | None = None,
     country: str | None = None,
     pue: float | None = None,
@@ -350,15 +356,15 @@ def estimate_llm(
         "active_params_b": {"value": math.sqrt(a_low * a_high), "low": a_low, "high": a_high},
         "gpu": gpu_key,
         "gpus": int(arrays["gpus"][0]),
-        "batch": int(arrays["batch"][0]),
+        "batch": _count(arrays["batch"][0]),
         "batch_range": list(DEFAULT_BATCH_RANGE) if batch is None else [batch, batch],
         "precision": precision_name,
         "bytes_per_param": bytes_,
         "country": country_code,
         "year": year,
         "pue": pv,
-        "output_tokens": int(output_tokens),
-        "input_tokens": int(input_tokens or 0),
+        "output_tokens": _count(output_tokens),
+        "input_tokens": _count(input_tokens or 0),
         "requests": float(arrays["requests"][0]),
         "output_tokens_per_response": float(arrays["response_tokens"][0]),
         "prompt_tokens_assumed": 0 if input_tokens or not output_tokens else int(float(arrays["requests"][0]) * physics.REFERENCE_PROMPT_TOKENS),

@@ -97,3 +97,18 @@ def test_console_script_subprocess(tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["energy_wh"]["total"]["value"] > 0
     assert not (tmp_path / "x.duckdb").exists()  # estimating never creates a database
+
+
+def test_benchmark_averages_may_be_fractional(invoke):
+    """ML.ENERGY publishes mean answer lengths and mean batch sizes: the command takes them as they are."""
+    common = ("estimate", "--params", "14", "--gpu", "B200", "--gpus", "1", "--precision", "bfloat16", "--json")
+    exact = invoke(*common, "--output-tokens", "7026.24", "--batch", "7.9973")
+    near = invoke(*common, "--output-tokens", "7026", "--batch", "8")
+    assert exact.exit_code == 0 and near.exit_code == 0, exact.output + near.output
+    a, b = json.loads(exact.stdout), json.loads(near.stdout)
+    assert a["inputs"]["output_tokens"] == 7026.24 and a["inputs"]["batch"] == 7.9973
+    assert b["inputs"]["output_tokens"] == 7026 and b["inputs"]["batch"] == 8
+    # per output token the two agree closely; the totals differ by the 0.24 extra tokens and the batch
+    per_token = [d["inputs"]["gpu_j_per_output_token"] for d in (a, b)]
+    assert per_token[0] == pytest.approx(per_token[1], rel=2e-3)
+    assert invoke("estimate", "--task", "text-to-image", "--images", "2", "--batch", "1.5").exit_code == 2
