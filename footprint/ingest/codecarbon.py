@@ -15,7 +15,7 @@ import duckdb
 
 from footprint.errors import InputFileError
 from footprint.ingest.plan import quote_ident
-from footprint.ingest.source import Source
+from footprint.ingest.source import CSV_AS_TEXT, Source, file_columns
 from footprint.records import IntervalRecord
 from footprint.units import kwh_to_j
 
@@ -26,13 +26,7 @@ REQUIRED = ("timestamp", "duration")
 
 
 def columns(conn, source: Source) -> list[str]:
-    try:
-        rows = conn.execute(
-            "DESCRIBE SELECT * FROM read_csv($path, header = true, all_varchar = true)", {"path": source.path}
-        ).fetchall()
-    except duckdb.Error as exc:
-        raise InputFileError(f"{source.display}: cannot read as codecarbon: {str(exc).splitlines()[0]}") from None
-    return [r[0] for r in rows]
+    return file_columns(conn, source, CSV_AS_TEXT, "codecarbon")
 
 
 def _query(present: list[str]) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import io
 
-import duckdb
-
 from footprint.errors import InputFileError, ValidationError
 from footprint.ingest.plan import FIELDS, TOKEN_FIELDS, Plan, quote_ident
-from footprint.ingest.source import Source, dropped_paths, first_char, head_text, json_relation, sample_objects
+from footprint.ingest.source import (
+    CSV_AS_TEXT, Source, dropped_paths, file_columns, first_char, head_text, json_relation, sample_objects,
+)
 
 REQUIRED = ("timestamp", "input_tokens", "output_tokens")
 
@@ -44,25 +44,11 @@ def _csv_columns(conn, source: Source) -> list[str]:
         except csv.Error:
             dialect = csv.excel
         return next(csv.reader(io.StringIO(first[0]), dialect), [])
-    try:
-        rows = conn.execute(
-            "DESCRIBE SELECT * FROM read_csv($path, header = true, all_varchar = true)", {"path": source.path}
-        ).fetchall()
-    except duckdb.Error as exc:
-        from footprint.ingest.pipeline import _first_line
-
-        raise InputFileError(f"{source.display}: cannot read as csv: {_first_line(exc)}") from None
-    return [r[0] for r in rows]
+    return file_columns(conn, source, CSV_AS_TEXT, "csv")
 
 
 def _parquet_columns(conn, source: Source) -> list[str]:
-    try:
-        rows = conn.execute("DESCRIBE SELECT * FROM read_parquet($path)", {"path": source.path}).fetchall()
-    except duckdb.Error as exc:
-        from footprint.ingest.pipeline import _first_line
-
-        raise InputFileError(f"{source.display}: cannot read as parquet: {_first_line(exc)}") from None
-    return [r[0] for r in rows]
+    return file_columns(conn, source, "read_parquet($path)", "parquet")
 
 
 def _assign(columns: list[str], mapping: dict[str, str], preset: dict[str, str]) -> dict[str, str]:

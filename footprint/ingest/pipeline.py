@@ -17,6 +17,7 @@ import duckdb
 
 from footprint.errors import DatabaseError, FootprintError, InputFileError
 from footprint.ingest.plan import FIELDS, TOKEN_FIELDS, Plan
+from footprint.ingest.source import first_line as _first_line
 from footprint.store import Store
 
 ProgressFn = Callable[[str, float], None]  # (file display name, percent done 0-100)
@@ -198,11 +199,6 @@ class _Sql:
 def _bind(sql: str, params: dict) -> dict:
     """Only the parameters the statement names (DuckDB rejects unused named parameters)."""
     return {k: v for k, v in params.items() if re.search(r"\$" + k + r"\b", sql)}
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def reader_error(plan: Plan, exc: BaseException) -> InputFileError:

@@ -182,3 +182,23 @@ def json_relation(columns: dict[str, str], source: Source | None = None) -> str:
 
 def _sq(text: str) -> str:
     return text.replace("'", "''")
+
+
+CSV_AS_TEXT = "read_csv($path, header = true, all_varchar = true)"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (DuckDB's next lines quote the raw input)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def file_columns(conn, source: Source, relation: str, fmt_name: str) -> list[str]:
+    """Column names of a file as DuckDB's reader sees them; `relation` binds the path as $path."""
+    import duckdb
+
+    try:
+        rows = conn.execute(f"DESCRIBE SELECT * FROM {relation}", {"path": source.path}).fetchall()
+    except duckdb.Error as exc:
+        raise InputFileError(f"{source.display}: cannot read as {fmt_name}: {first_line(exc)}") from None
+    return [r[0] for r in rows]
