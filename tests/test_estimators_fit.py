@@ -25,9 +25,9 @@ def test_cv_metrics_file_beats_the_log_linear_baseline():
     ours, base = metrics["all"], metrics["baseline_log_linear"]
     assert ours["rows"] == 1222 and ours["models"] == 77
     assert ours["median_ape"] < base["median_ape"]
-    # What the shipped model claims (README accuracy table): better than the first, answer-length-free
-    # version (21.0% / 74.1%) in every benchmark generation's p90 and overall.
-    assert ours["median_ape"] <= 0.185 and ours["p90_ape"] <= 0.64
+    # What the shipped model claims (README accuracy table): median under 19%, p90 under 60% (the
+    # log-only fit before the relative-error stage: 18.2% / 63.4%; the first version 21.0% / 74.1%).
+    assert ours["median_ape"] <= 0.19 and ours["p90_ape"] <= 0.60
     assert ours["p90_ape"] < base["p90_ape"]
     assert metrics["v1"]["median_ape"] < 0.10 and metrics["v3"]["p90_ape"] < 0.80
     assert 0.75 <= ours["interval_coverage"] <= 0.85
