@@ -192,10 +192,7 @@ def to_json_bytes(result: dict[str, np.ndarray]):
         columns.extend(result[figure + suffix] for suffix in ("", "_low", "_high"))
     columns.append(result["gpu_j_per_output_token"])
     columns.append(result["batch"])
-    code = result.get("assumed_code")
-    if code is None:
-        code = np.full(result["batch"].size, 1 << ASSUMABLE.index("pue"), dtype=np.intp)
-    present, index = np.unique(code, return_inverse=True)
+    present, index = np.unique(result["assumed_code"], return_inverse=True)
     columns.append(TextColumn(index, [_assumed_text(int(c)) for c in present]))
     try:
         return rows_to_json(template, columns)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -38,6 +37,16 @@ def outcome(fn, *args, **kwargs):
         message = str(exc)
         assert message and "\n" not in message, repr(message)
         return exc
+
+
+def file_outcome(tmp_path_factory, name: str, data: bytes, fn):
+    """fn(path) of a file holding `data`: as `outcome`, and an error names the file."""
+    path = tmp_path_factory.getbasetemp() / name
+    path.write_bytes(data)
+    result = outcome(fn, path)
+    if isinstance(result, FootprintError):
+        assert str(path) in str(result)
+    return result
 
 
 EXTREME_FLOATS = st.sampled_from([float("nan"), float("inf"), float("-inf"), -0.0, 0.0, 1e308, -1e308, 5e-324,
@@ -142,11 +151,7 @@ def test_cluster_toml_maps(tmp_path_factory, data):
     from footprint.cluster import load_mapping
 
     CASES["toml"] += 1
-    path = tmp_path_factory.getbasetemp() / "map.toml"
-    path.write_bytes(data)
-    result = outcome(load_mapping, path)
-    if isinstance(result, FootprintError):
-        assert str(path) in str(result)
+    file_outcome(tmp_path_factory, "map.toml", data, load_mapping)
 
 
 # --- spool lines (a torn or corrupted segment) ------------------------------------------------
@@ -254,11 +259,7 @@ def test_estimate_input_csv(tmp_path_factory, data):
     from estimators.batch_csv import estimate_file
 
     CASES["estimate_csv"] += 1
-    path = tmp_path_factory.getbasetemp() / "rows.csv"
-    path.write_bytes(data)
-    result = outcome(estimate_file, path)
-    if isinstance(result, FootprintError):
-        assert str(path) in str(result)
+    file_outcome(tmp_path_factory, "rows.csv", data, estimate_file)
 
 
 # --- ingest (generic CSV/JSONL and vendor logs) -----------------------------------------------

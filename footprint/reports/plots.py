@@ -73,6 +73,18 @@ def charts(report: dict, lang: str) -> list[tuple[str, str]]:
     return out
 
 
+_LEGEND_ABOVE = {"loc": "lower right", "bbox_to_anchor": (1.0, 1.0), "ncol": 3, "frameon": False}
+
+
+def _finish(plt, fig, ax, xlabel: str, lang: str, legend: dict | None = None) -> str:
+    """The x axis (label, numbers in the report's language), the legend if any, then the SVG URI."""
+    ax.set_xlabel(xlabel)
+    ax.xaxis.set_major_formatter(_formatter(lang))
+    if legend is not None:
+        ax.legend(**legend)
+    return _to_uri(fig, plt)
+
+
 def _figure(plt, height: float, bottom_in: float = 0.55):
     fig, ax = plt.subplots(figsize=(7.5, height))
     fig.subplots_adjust(left=0.22, right=0.97, top=1 - 0.4 / height, bottom=bottom_in / height)
@@ -91,10 +103,7 @@ def _impact_chart(plt, ucs, report, lang) -> str:
         ax.barh(labels, widths, left=left, color=COLOURS[kind], label=t(kind, lang))
         left = [a + b for a, b in zip(left, widths)]
     ax.invert_yaxis()
-    ax.set_xlabel(unit)
-    ax.xaxis.set_major_formatter(_formatter(lang))
-    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, frameon=False)
-    return _to_uri(fig, plt)
+    return _finish(plt, fig, ax, unit, lang, legend=_LEGEND_ABOVE)
 
 
 def _per_benefit_chart(plt, report, lang) -> str:
@@ -112,9 +121,7 @@ def _per_benefit_chart(plt, report, lang) -> str:
                         textcoords="offset points", fontsize=7, color="#333333")
     else:
         ax.text(0.5, 0.5, t("no_benefit", lang), ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("gCO2e")
-    ax.xaxis.set_major_formatter(_formatter(lang))
-    return _to_uri(fig, plt)
+    return _finish(plt, fig, ax, "gCO2e", lang)
 
 
 def _trend_chart(plt, ucs, report, lang) -> str:
@@ -130,10 +137,7 @@ def _trend_chart(plt, ucs, report, lang) -> str:
             label=report["period"]["label"])
     ax.set_yticks(ys, labels)
     ax.invert_yaxis()
-    ax.set_xlabel(unit)
-    ax.xaxis.set_major_formatter(_formatter(lang))
-    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, frameon=False)
-    return _to_uri(fig, plt)
+    return _finish(plt, fig, ax, unit, lang, legend=_LEGEND_ABOVE)
 
 
 def _breakdown_chart(plt, report, lang) -> str:
@@ -146,7 +150,5 @@ def _breakdown_chart(plt, report, lang) -> str:
         ax.barh([report["period"]["label"]], [v], left=left, color=COLOURS.get(k, COLOURS["estimated"]),
                 label=f"{t(k, lang)} ({number(v, lang)} kWh)")
         left += v
-    ax.set_xlabel("kWh")
-    ax.xaxis.set_major_formatter(_formatter(lang))
-    ax.legend(loc="upper center", bbox_to_anchor=(0.45, -0.5), ncol=3, frameon=False, fontsize=8)
-    return _to_uri(fig, plt)
+    return _finish(plt, fig, ax, "kWh", lang,
+                   legend={"loc": "upper center", "bbox_to_anchor": (0.45, -0.5), "ncol": 3, "frameon": False, "fontsize": 8})
