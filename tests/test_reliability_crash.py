@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 import pytest
 
 from footprint import spool
-from reliability_helpers import EXE, add_use_case, base_env, footprint, one_line_error
+from reliability_helpers import EXE, add_use_case, base_env, footprint, one_line_error, wait_until_spooled
 
 INTERVAL_S = 0.2
 KILLS = int(os.environ.get("FOOTPRINT_TEST_KILLS", "50"))
@@ -160,7 +160,7 @@ def test_a_held_database_delays_commands_with_a_clear_message_and_loses_nothing(
         locked = {**env, "FOOTPRINT_LOCK_TIMEOUT": "0.5"}
         monitor = subprocess.Popen([EXE, "monitor", "--use-case", "job", "--interval", "0.2"], env=locked,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2.0)
+        wait_until_spooled(env, monitor, records=3)  # a fixed sleep fails on a loaded machine
         # A command that needs the database waits for the timeout, then says why in one line.
         begin = time.monotonic()
         done = footprint("measurements", "--json", env={**env, "FOOTPRINT_LOCK_TIMEOUT": "1"})
