@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,20 +35,16 @@ def time_command(argv: list[str], repeat: int, env: dict | None = None, warmup: 
 
 
 def run_measuring_peak_rss_mb(argv: list[str], env: dict | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one child process."""
-    start = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:  # child
-        try:
-            if env is not None:
-                os.execvpe(argv[0], argv, env)
-            os.execvp(argv[0], argv)
-        finally:
-            os._exit(127)
-    _, status, usage = os.wait4(pid, 0)
-    elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {os.waitstatus_to_exitcode(status)}")
+    """(wall seconds, peak RSS in MB) of one child process, its output discarded; raises if it fails."""
+    with tempfile.TemporaryFile() as stderr_file:  # a file, not a pipe: a chatty child never blocks on it
+        start = time.perf_counter()
+        child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=stderr_file)
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not all children's
+        elapsed = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            stderr_file.seek(0)
+            raise RuntimeError(f"{' '.join(argv)} exited {code}: {stderr_file.read().decode(errors='replace')[-300:]}")
     return elapsed, usage.ru_maxrss / 1024.0
 
 
