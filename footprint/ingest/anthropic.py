@@ -8,7 +8,7 @@ time: their rows have no timestamp (the summary counts them).
 from __future__ import annotations
 
 from footprint.ingest.plan import Plan
-from footprint.ingest.source import Source, dropped_paths, first_char, json_relation, sample_objects
+from footprint.ingest.source import Source, dropped_paths, json_relation, record_word, sample_objects
 
 _COLUMNS = {
     "id": "VARCHAR",
@@ -56,7 +56,7 @@ def plan(source: Source) -> Plan:
         cache_in_input=False,
         provider="anthropic",
         line_offset=0,
-        record_word="record " if first_char(source) == "[" else "",
+        record_word=record_word(source),
         fields_dropped=dropped_paths(objects, _KEPT),
         file_bytes=source.size,
     )

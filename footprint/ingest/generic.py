@@ -13,7 +13,7 @@ import io
 from footprint.errors import InputFileError, ValidationError
 from footprint.ingest.plan import FIELDS, TOKEN_FIELDS, Plan, quote_ident
 from footprint.ingest.source import (
-    CSV_AS_TEXT, Source, dropped_paths, file_columns, first_char, head_text, json_relation, sample_objects,
+    CSV_AS_TEXT, Source, dropped_paths, file_columns, first_char, head_text, json_relation, record_word, sample_objects,
 )
 
 REQUIRED = ("timestamp", "input_tokens", "output_tokens")
@@ -100,8 +100,7 @@ def plan_table(
         wanted = set(mapping) | set(preset) | set(FIELDS)
         # Every whitelisted name is read even when the sample lacks it (it may appear later).
         relation = json_relation({name: "VARCHAR" for name in sorted(wanted)}, source)
-        is_array = first_char(source) == "["
-        offset, word = (0, "record ") if is_array else (0, "")
+        offset, word = 0, record_word(source)
         columns = sorted(set(columns) | wanted)
         diag = relation
     by_field = _assign(columns, mapping, preset)

@@ -8,7 +8,7 @@ fields (time to the microsecond, model, counts) are its key.
 from __future__ import annotations
 
 from footprint.ingest.plan import Plan
-from footprint.ingest.source import Source, dropped_paths, first_char, json_relation, sample_objects
+from footprint.ingest.source import Source, dropped_paths, json_relation, record_word, sample_objects
 
 _COLUMNS = {"model": "VARCHAR", "created_at": "VARCHAR", "prompt_eval_count": "VARCHAR", "eval_count": "VARCHAR"}
 _KEPT = {k: True for k in (
@@ -33,7 +33,7 @@ def plan(source: Source) -> Plan:
         keep="prompt_eval_count IS NOT NULL OR eval_count IS NOT NULL",
         provider="ollama",
         line_offset=0,
-        record_word="record " if first_char(source) == "[" else "",
+        record_word=record_word(source),
         fields_dropped=dropped_paths(sample_objects(source), _KEPT),
         file_bytes=source.size,
     )

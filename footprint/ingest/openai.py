@@ -8,7 +8,7 @@ Only ids, times, model names and the `usage` object are read; `choices`, `output
 from __future__ import annotations
 
 from footprint.ingest.plan import Plan
-from footprint.ingest.source import Source, dropped_paths, first_char, json_relation, sample_objects
+from footprint.ingest.source import Source, dropped_paths, json_relation, record_word, sample_objects
 
 _USAGE = "coalesce(response.body.usage, response.usage, usage)"
 
@@ -47,7 +47,6 @@ def _is_page(objects: list[dict]) -> bool:
 
 def plan(source: Source) -> Plan:
     objects = sample_objects(source)
-    word = "record " if first_char(source) == "[" else ""
     if _is_page(objects):
         return _page_plan(source, objects)
     u = _USAGE
@@ -73,7 +72,7 @@ def plan(source: Source) -> Plan:
         keep=f"coalesce({u}->>'prompt_tokens', {u}->>'input_tokens') IS NOT NULL",
         cache_in_input=True,  # OpenAI's prompt/input tokens include the cached ones
         line_offset=0,
-        record_word=word,
+        record_word=record_word(source),
         fields_dropped=dropped_paths(objects, _COMPLETION_KEPT),
         file_bytes=source.size,
     )

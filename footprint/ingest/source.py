@@ -117,6 +117,20 @@ def sample_objects(source: Source) -> list[dict]:
         if isinstance(data, list):
             objects = [d for d in data[:SAMPLE_RECORDS] if isinstance(d, dict)]
         return objects
+    if text.startswith("{") and json_format(source) == "unstructured":
+        # Pretty-printed objects (a saved API response): decode them one after another.
+        decoder = json.JSONDecoder()
+        pos = 0
+        while len(objects) < SAMPLE_RECORDS:
+            while pos < len(text) and text[pos] in " \t\r\n":
+                pos += 1
+            try:
+                item, pos = decoder.raw_decode(text, pos)
+            except ValueError:
+                break
+            if isinstance(item, dict):
+                objects.append(item)
+        return objects
     lines = text.splitlines()
     if len(source.head) >= HEAD_BYTES and lines:
         lines = lines[:-1]  # the last line may be cut
@@ -171,6 +185,11 @@ def json_format(source: Source) -> str:
     except ValueError:
         return "unstructured"
     return "newline_delimited"
+
+
+def record_word(source: Source) -> str:
+    """How messages number JSON records: by line for NDJSON, as 'record N' for an array or pretty-printed objects."""
+    return "" if json_format(source) == "newline_delimited" else "record "
 
 
 def json_relation(columns: dict[str, str], source: Source | None = None) -> str:

@@ -1,0 +1,84 @@
+"""Real-world variants of the vendor and generic formats, through the CLI: the counts `footprint usage
+--json` shows, exactly once on a second ingest, or a one-line error naming the file, exit 1, nothing written.
+
+Each variant is written from the vendor's documented shape into tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+@pytest.fixture
+def cli(invoke):
+    assert invoke("usecase", "add", "chat", "--name", "Chat", "--team", "IT", "--status", "pilot",
+                  "--deployment", "api").exit_code == 0
+    return invoke
+
+
+def _jsonl(*objects) -> str:
+    return "".join(json.dumps(o) + "\n" for o in objects)
+
+
+def _ingest(cli, path, *args) -> dict:
+    result = cli("ingest", str(path), "--use-case", "chat", "--json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _ingest_twice(cli, path, *args) -> dict:
+    """Ingest, check a second ingest adds nothing, and return the first summary."""
+    first = _ingest(cli, path, *args)
+    again = _ingest(cli, path, *args)
+    assert (again["rows_added"], again["rows_present"]) == (0, first["rows_added"] + first["rows_present"])
+    return first
+
+
+def _usage(cli) -> list[tuple]:
+    result = cli("usage", "--json")
+    assert result.exit_code == 0, result.output
+    return [(r["model"], r["requests"], r["input_tokens"], r["output_tokens"], r["cached_input_tokens"])
+            for r in json.loads(result.output)]
+
+
+def _refused(cli, path, *args) -> str:
+    result = cli("ingest", str(path), "--use-case", "chat", *args)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    message = result.output.strip()
+    assert "\n" not in message and str(path) in message
+    assert _usage(cli) == []
+    return message
+
+
+_PAGE = {
+    "object": "page",
+    "data": [
+        {"object": "bucket", "start_time": 1730419200, "end_time": 1730505600, "results": [
+            {"object": "organization.usage.completions.result", "input_tokens": 1000, "output_tokens": 500,
+             "input_cached_tokens": 800, "input_audio_tokens": 0, "output_audio_tokens": 0, "num_model_requests": 5,
+             "project_id": None, "user_id": None, "api_key_id": None, "model": None, "batch": None}]},
+        {"object": "bucket", "start_time": 1730505600, "end_time": 1730592000, "results": []},
+    ],
+    "has_more": False,
+    "next_page": None,
+}
+
+
+def test_pretty_printed_usage_page_and_single_response_are_read(cli, tmp_path):
+    """`curl … > usage.json` saves one pretty-printed object: detected and read like its one-line form."""
+    page = tmp_path / "usage.json"
+    page.write_text(json.dumps(_PAGE, indent=2), encoding="utf-8")
+    summary = _ingest_twice(cli, page)
+    assert summary["files"][0]["format"] == "openai-usage"
+    assert "data.results.user_id" in summary["fields_dropped"]
+    response = tmp_path / "response.json"
+    response.write_text(json.dumps({
+        "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": "Bonjour"}], "stop_reason": "end_turn",
+        "usage": {"input_tokens": 10, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 30,
+                  "output_tokens": 7, "service_tier": "standard"}}, indent=2), encoding="utf-8")
+    assert _ingest_twice(cli, response)["files"][0]["format"] == "anthropic"
+    assert sorted(_usage(cli), key=str) == sorted([(None, 5, 1000, 500, 800), ("claude-sonnet-4-5", 1, 40, 7, 30)], key=str)
