@@ -82,3 +82,30 @@ def test_pretty_printed_usage_page_and_single_response_are_read(cli, tmp_path):
                   "output_tokens": 7, "service_tier": "standard"}}, indent=2), encoding="utf-8")
     assert _ingest_twice(cli, response)["files"][0]["format"] == "anthropic"
     assert sorted(_usage(cli), key=str) == sorted([(None, 5, 1000, 500, 800), ("claude-sonnet-4-5", 1, 40, 7, 30)], key=str)
+
+
+def _bucket(start, *results):
+    return {"object": "bucket", "start_time": start, "end_time": start + 86400, "results": list(results)}
+
+
+def test_usage_api_embeddings_and_images_pages_count_beside_completions(cli, tmp_path):
+    """Embeddings and moderations results carry no output tokens, images results an image count only; each
+    endpoint's page of the same window is its own usage (model null: not grouped by model)."""
+    day = 1730419200
+    completions = {"object": "organization.usage.completions.result", "input_tokens": 1000, "output_tokens": 500,
+                   "input_cached_tokens": 0, "num_model_requests": 5, "project_id": None, "model": None, "batch": None}
+    embeddings = {"object": "organization.usage.embeddings.result", "input_tokens": 16, "num_model_requests": 2,
+                  "project_id": None, "user_id": None, "api_key_id": None, "model": None}
+    images = {"object": "organization.usage.images.result", "images": 3, "num_model_requests": 2, "size": None,
+              "source": None, "project_id": None, "user_id": None, "api_key_id": None, "model": None}
+    speech = {"object": "organization.usage.audio_speeches.result", "characters": 45, "num_model_requests": 1,
+              "project_id": None, "model": None}
+    for name, result in (("completions", completions), ("embeddings", embeddings), ("images", images),
+                         ("speeches", speech)):
+        page = tmp_path / f"usage_{name}.jsonl"
+        page.write_text(_jsonl({"object": "page", "data": [_bucket(day, result)], "has_more": False,
+                                "next_page": None}), encoding="utf-8")
+        summary = _ingest_twice(cli, page)
+        assert (summary["rows_added"], summary["rows_skipped"]) == ((0, 1) if name == "speeches" else (1, 0))
+    rows = json.loads(cli("usage", "--json").output)
+    assert [(r["requests"], r["input_tokens"], r["output_tokens"], r["images"]) for r in rows] == [(9, 1016, 500, 3)]

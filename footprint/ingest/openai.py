@@ -34,9 +34,10 @@ _COMPLETION_KEPT = {
 
 _PAGE_COLUMNS = {
     "object": "VARCHAR",
-    "data": "STRUCT(start_time VARCHAR, end_time VARCHAR, results STRUCT(input_tokens VARCHAR, "
+    "data": "STRUCT(start_time VARCHAR, end_time VARCHAR, results STRUCT(object VARCHAR, input_tokens VARCHAR, "
     "input_cached_tokens VARCHAR, input_cache_write_tokens VARCHAR, output_tokens VARCHAR, "
-    "num_model_requests VARCHAR, model VARCHAR, project_id VARCHAR, batch VARCHAR, service_tier VARCHAR)[])[]",
+    "num_model_requests VARCHAR, images VARCHAR, model VARCHAR, project_id VARCHAR, batch VARCHAR, "
+    "service_tier VARCHAR)[])[]",
 }
 _PAGE_KEPT = {"object": True, "data": True, "has_more": True, "next_page": True}
 
@@ -79,14 +80,19 @@ def plan(source: Source) -> Plan:
 
 
 def _page_plan(source: Source, objects: list[dict]) -> Plan:
-    """Usage API buckets: one row per (bucket, result), with its request count."""
+    """Usage API buckets: one row per (bucket, result), with its request count.
+
+    Completions results carry input and output tokens; embeddings and moderations results only input
+    tokens, images results only an image count: what a result does not carry, it did not produce (0).
+    Results with none of these (audio, vector stores, costs) are skipped and counted.
+    """
     relation = (
         "(SELECT b.start_time AS start_time, b.end_time AS end_time, unnest(b.results) AS r "
         f"FROM (SELECT unnest(data) AS b FROM {json_relation(_PAGE_COLUMNS, source)}))"
     )
     kept_result = {k: True for k in (
         "object", "input_tokens", "input_cached_tokens", "input_cache_write_tokens", "output_tokens",
-        "num_model_requests", "model", "project_id", "batch", "service_tier", "input_uncached_tokens",
+        "num_model_requests", "images", "model", "project_id", "batch", "service_tier", "input_uncached_tokens",
     )}
     dropped = set(dropped_paths(objects, _PAGE_KEPT))
     for obj in objects:
@@ -103,16 +109,20 @@ def _page_plan(source: Source, objects: list[dict]) -> Plan:
         exprs={
             "timestamp": "start_time",
             "model": "r.model",
-            # A bucket is identified by its window and grouping; its project id only feeds the key.
-            "request_id": "concat_ws('|', 'usage-bucket', start_time, end_time, r.project_id, r.model, r.batch, r.service_tier)",
-            "input_tokens": "r.input_tokens",
-            "output_tokens": "r.output_tokens",
+            # A bucket is identified by its window and grouping; its project id only feeds the key. The result
+            # type (embeddings, images…) too, so that each endpoint's page of one window counts; completions
+            # results leave it out, keeping the keys they always had.
+            "request_id": "concat_ws('|', 'usage-bucket', start_time, end_time, r.project_id, r.model, r.batch, "
+            "r.service_tier, nullif(r.object, 'organization.usage.completions.result'))",
+            "input_tokens": "coalesce(r.input_tokens, '0')",
+            "output_tokens": "coalesce(r.output_tokens, '0')",
             "cached_input_tokens": "r.input_cached_tokens",
             "cache_creation_input_tokens": "r.input_cache_write_tokens",
+            "images": "r.images",
             "requests": "r.num_model_requests",
         },
         ts_kind="epoch",
-        keep="r.input_tokens IS NOT NULL OR r.output_tokens IS NOT NULL",
+        keep="r.input_tokens IS NOT NULL OR r.output_tokens IS NOT NULL OR r.images IS NOT NULL",
         cache_in_input=True,
         line_offset=0,
         record_word="record ",
