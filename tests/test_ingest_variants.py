@@ -109,3 +109,20 @@ def test_usage_api_embeddings_and_images_pages_count_beside_completions(cli, tmp
         assert (summary["rows_added"], summary["rows_skipped"]) == ((0, 1) if name == "speeches" else (1, 0))
     rows = json.loads(cli("usage", "--json").output)
     assert [(r["requests"], r["input_tokens"], r["output_tokens"], r["images"]) for r in rows] == [(9, 1016, 500, 3)]
+
+
+def test_usage_api_page_grouped_by_user_keeps_every_result_without_reading_the_user(cli, tmp_path):
+    """group_by=user_id (or api_key_id) gives several results per bucket and model: all are counted, the user
+    ids are never read, and the page repeated in the same file still counts once."""
+    def result(user, tokens, requests):
+        return {"object": "organization.usage.completions.result", "input_tokens": tokens, "output_tokens": tokens // 10,
+                "input_cached_tokens": 0, "num_model_requests": requests, "project_id": "proj_a", "user_id": user,
+                "api_key_id": None, "model": "gpt-4o-2024-08-06", "batch": False}
+    page = {"object": "page", "data": [_bucket(1730419200, result("user-a", 100, 1), result("user-b", 200, 2),
+                                               result("user-c", 100, 1))], "has_more": False, "next_page": None}
+    path = tmp_path / "usage_by_user.jsonl"
+    path.write_text(_jsonl(page, page), encoding="utf-8")
+    summary = _ingest_twice(cli, path)
+    assert (summary["rows_added"], summary["rows_present"]) == (3, 3)
+    assert "data.results.user_id" in summary["fields_dropped"]
+    assert _usage(cli) == [("gpt-4o-2024-08-06", 4, 400, 40, 0)]

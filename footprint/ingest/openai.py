@@ -86,9 +86,15 @@ def _page_plan(source: Source, objects: list[dict]) -> Plan:
     tokens, images results only an image count: what a result does not carry, it did not produce (0).
     Results with none of these (audio, vector stores, costs) are skipped and counted.
     """
+    # Results of one bucket that share a key (a page grouped by user_id or api_key_id, fields never read)
+    # are told apart by their position in the bucket: `nth` is NULL otherwise, keeping the usual key, and
+    # a page repeated in the file still gives the same keys (counted once).
     relation = (
-        "(SELECT b.start_time AS start_time, b.end_time AS end_time, unnest(b.results) AS r "
-        f"FROM (SELECT unnest(data) AS b FROM {json_relation(_PAGE_COLUMNS, source)}))"
+        "(SELECT *, CASE WHEN min(i) OVER w <> max(i) OVER w THEN i END AS nth FROM ("
+        "SELECT b.start_time AS start_time, b.end_time AS end_time, unnest(b.results) AS r, "
+        "generate_subscripts(b.results, 1) AS i "
+        f"FROM (SELECT unnest(data) AS b FROM {json_relation(_PAGE_COLUMNS, source)})) "
+        "WINDOW w AS (PARTITION BY start_time, end_time, r.project_id, r.model, r.batch, r.service_tier, r.object))"
     )
     kept_result = {k: True for k in (
         "object", "input_tokens", "input_cached_tokens", "input_cache_write_tokens", "output_tokens",
@@ -113,7 +119,7 @@ def _page_plan(source: Source, objects: list[dict]) -> Plan:
             # type (embeddings, images…) too, so that each endpoint's page of one window counts; completions
             # results leave it out, keeping the keys they always had.
             "request_id": "concat_ws('|', 'usage-bucket', start_time, end_time, r.project_id, r.model, r.batch, "
-            "r.service_tier, nullif(r.object, 'organization.usage.completions.result'))",
+            "r.service_tier, nullif(r.object, 'organization.usage.completions.result'), nth)",
             "input_tokens": "coalesce(r.input_tokens, '0')",
             "output_tokens": "coalesce(r.output_tokens, '0')",
             "cached_input_tokens": "r.input_cached_tokens",
