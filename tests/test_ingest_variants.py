@@ -126,3 +126,29 @@ def test_usage_api_page_grouped_by_user_keeps_every_result_without_reading_the_u
     assert (summary["rows_added"], summary["rows_present"]) == (3, 3)
     assert "data.results.user_id" in summary["fields_dropped"]
     assert _usage(cli) == [("gpt-4o-2024-08-06", 4, 400, 40, 0)]
+
+
+def test_streamed_logs_are_detected_past_their_first_records(cli, tmp_path):
+    """A saved stream opens with records that carry no usage: OpenAI chunks (usage only on the last one, with
+    stream_options.include_usage) and Ollama chunks, or Ollama's model-load reply. Each response counts once."""
+    chunk = {"id": "chatcmpl-s1", "object": "chat.completion.chunk", "created": 1741569952, "model": "gpt-4o-mini",
+             "system_fingerprint": "fp_1", "choices": [{"index": 0, "delta": {"content": "Bon"}, "finish_reason": None}]}
+    openai = tmp_path / "openai_stream.jsonl"
+    openai.write_text(_jsonl(
+        {**chunk, "usage": None}, chunk, {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        {**chunk, "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 12, "total_tokens": 21,
+                                          "prompt_tokens_details": {"cached_tokens": 0},
+                                          "completion_tokens_details": {"reasoning_tokens": 0}}}), encoding="utf-8")
+    summary = _ingest_twice(cli, openai)
+    assert (summary["files"][0]["format"], summary["rows_added"], summary["rows_skipped"]) == ("openai", 1, 3)
+    base = {"model": "llama3.2", "created_at": "2025-07-01T10:00:00.1Z"}
+    ollama = tmp_path / "ollama_stream.jsonl"
+    ollama.write_text(_jsonl(
+        {**base, "response": "", "done": True, "done_reason": "load"},
+        {**base, "created_at": "2025-07-01T10:00:01.2Z", "response": "Le", "done": False},
+        {**base, "created_at": "2025-07-01T10:00:01.3Z", "response": "", "done": True, "done_reason": "stop",
+         "total_duration": 5043500667, "prompt_eval_count": 26, "prompt_eval_duration": 325953000,
+         "eval_count": 290, "eval_duration": 4709213000}), encoding="utf-8")
+    summary = _ingest_twice(cli, ollama)
+    assert (summary["files"][0]["format"], summary["rows_added"], summary["rows_skipped"]) == ("ollama", 1, 2)
+    assert _usage(cli) == [("gpt-4o-mini", 1, 9, 12, 0), ("llama3.2", 1, 26, 290, None)]

@@ -84,18 +84,26 @@ def detect_format(source: Source, columns_hint: list[str] | None = None) -> str:
 
 
 def _detect_json(objects: list[dict]) -> str:
-    if not objects:
-        return "jsonl"
-    first = objects[0]
+    """The first sampled record that names a vendor decides: a log may open with records that carry no
+    usage (stream chunks, a failed batch line, Ollama's model-load reply)."""
+    for obj in objects:
+        found = _detect_object(obj)
+        if found != "jsonl":
+            return found
+    return "jsonl"
+
+
+def _detect_object(first: dict) -> str:
     keys = set(first)
     kind = first.get("object")
-    if kind in ("chat.completion", "text_completion", "response", "page", "list") or {"custom_id", "response"} <= keys:
+    if kind in ("chat.completion", "chat.completion.chunk", "text_completion", "response", "page", "list") \
+            or {"custom_id", "response"} <= keys:
         return "openai"
     if first.get("type") == "message" or ("result" in keys and "custom_id" in keys):
         return "anthropic"
     if keys & {"cache_read_input_tokens", "cache_creation_input_tokens"} and "timestamp" not in keys:
         return "anthropic"
-    if keys & {"prompt_eval_count", "eval_count"}:
+    if keys & {"prompt_eval_count", "eval_count"} or ({"done", "created_at", "model"} <= keys and keys & {"response", "message"}):
         return "ollama"
     if "startTime" in keys and keys & {"prompt_tokens", "spend"}:
         return "litellm"
