@@ -152,3 +152,19 @@ def test_streamed_logs_are_detected_past_their_first_records(cli, tmp_path):
     summary = _ingest_twice(cli, ollama)
     assert (summary["files"][0]["format"], summary["rows_added"], summary["rows_skipped"]) == ("ollama", 1, 2)
     assert _usage(cli) == [("gpt-4o-mini", 1, 9, 12, 0), ("llama3.2", 1, 26, 290, None)]
+
+
+def test_openai_batch_embeddings_lines_have_no_time_and_are_counted(cli, tmp_path):
+    """OpenAI's embeddings responses carry no `created`: a Batch output of them is read, rows without a time."""
+    def line(n, body):
+        return {"id": f"batch_req_{n}", "custom_id": f"doc-{n}", "error": None,
+                "response": {"status_code": 200, "request_id": f"req_{n}", "body": body}}
+    body = {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.0023, -0.0093]}],
+            "model": "text-embedding-3-small", "usage": {"prompt_tokens": 8, "total_tokens": 8}}
+    path = tmp_path / "batch_embeddings.jsonl"
+    path.write_text(_jsonl(line(1, body), line(2, {**body, "usage": {"prompt_tokens": 5, "total_tokens": 5}}),
+                           {"id": "batch_req_3", "custom_id": "doc-3", "response": None,
+                            "error": {"code": "batch_expired", "message": "not run in time"}}), encoding="utf-8")
+    summary = _ingest_twice(cli, path)
+    assert (summary["rows_added"], summary["rows_skipped"], summary["files"][0]["rows_without_time"]) == (2, 1, 2)
+    assert _usage(cli) == [("text-embedding-3-small", 2, 13, 0, None)]

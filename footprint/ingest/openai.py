@@ -68,7 +68,8 @@ def plan(source: Source) -> Plan:
             "cache_creation_input_tokens": f"{u}->'input_tokens_details'->>'cache_write_tokens'",
         },
         ts_kind="epoch",
-        ts_required=True,
+        # Embeddings bodies carry no time (OpenAI's, in Batch output): such rows are counted without one.
+        ts_required=False,
         # Failed batch lines and cancelled responses carry no usage: skipped, and counted.
         keep=f"coalesce({u}->>'prompt_tokens', {u}->>'input_tokens') IS NOT NULL",
         cache_in_input=True,  # OpenAI's prompt/input tokens include the cached ones
