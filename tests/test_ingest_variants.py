@@ -168,3 +168,29 @@ def test_openai_batch_embeddings_lines_have_no_time_and_are_counted(cli, tmp_pat
     summary = _ingest_twice(cli, path)
     assert (summary["rows_added"], summary["rows_skipped"], summary["files"][0]["rows_without_time"]) == (2, 1, 2)
     assert _usage(cli) == [("text-embedding-3-small", 2, 13, 0, None)]
+
+
+def _completion(n, prompt, completion):
+    return {"id": f"chatcmpl-{n}", "object": "chat.completion", "created": 1751364000 + n, "model": "gpt-4o-mini",
+            "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                                     "total_tokens": prompt + completion}}
+
+
+def test_json_with_a_utf8_bom_is_read_from_a_file_and_stdin(cli, tmp_path):
+    """Windows tools write a BOM before JSON Lines (and CRLF ends): read without it, nothing copied; a bad line
+    is still named by its number."""
+    path = tmp_path / "completions.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + _jsonl(_completion(1, 100, 20), _completion(2, 5, 1)).replace("\n", "\r\n").encode())
+    summary = _ingest_twice(cli, path)
+    assert (summary["files"][0]["format"], summary["rows_added"]) == ("openai", 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["completions.jsonl", "db"]  # no copy
+    stdin = b"\xef\xbb\xbf" + _jsonl(_completion(3, 7, 3)).encode()
+    result = cli("ingest", "-", "--use-case", "chat", input=stdin)
+    assert result.exit_code == 0, result.output
+    assert _usage(cli) == [("gpt-4o-mini", 3, 112, 24, None)]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"\xef\xbb\xbf" + _jsonl(_completion(4, 1, 1), _completion(5, -1, 1)).encode())
+    result = cli("ingest", str(bad), "--use-case", "chat")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"error: {bad}:2: field input_tokens: not a non-negative integer: '-1'"
+    assert _usage(cli) == [("gpt-4o-mini", 3, 112, 24, None)]

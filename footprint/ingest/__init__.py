@@ -16,7 +16,7 @@ from pathlib import Path
 
 from footprint.errors import NotFoundError, ValidationError
 from footprint.ingest.pipeline import FileResult, ProgressFn, run_plan
-from footprint.ingest.source import Source, first_char, open_file, open_stdin, sample_objects
+from footprint.ingest.source import Source, first_char, open_file, open_stdin, sample_objects, without_bom
 from footprint.store import Store
 
 FORMATS = ("csv", "jsonl", "parquet", "openai", "anthropic", "litellm", "ollama", "codecarbon")
@@ -241,6 +241,8 @@ def ingest_paths(
                     results.append(FileResult(name if name != "-" else "stdin", fmt or "empty", 0, 0, 0, 0, 0, ()))
                     continue
                 file_format = fmt or detect_format(source)
+                if file_format not in ("csv", "parquet", "codecarbon"):
+                    source = without_bom(source)
                 if file_format == "codecarbon":
                     result, added = _ingest_codecarbon(store, source, use_case, known, skip_bad)
                     measurements += added
@@ -248,7 +250,7 @@ def ingest_paths(
                     plan = _plan(store, source, file_format, mapping, use_case)
                     result = run_plan(
                         store, plan, known_use_cases=known, default_use_case=use_case, skip_bad=skip_bad,
-                        reject_path=_reject_path(source), stdin=source.stdin, progress=progress,
+                        reject_path=_reject_path(source), stdin=source.piped, progress=progress,
                     )
                 results.append(result)
             finally:

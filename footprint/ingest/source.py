@@ -16,6 +16,7 @@ from pathlib import Path
 from footprint.errors import InputFileError
 
 HEAD_BYTES = 256 * 1024
+BOM = b"\xef\xbb\xbf"
 SAMPLE_RECORDS = 200
 
 
@@ -28,6 +29,11 @@ class Source:
     stdin: bool = False
     _feeder: threading.Thread | None = None
     _read_fd: int | None = None
+
+    @property
+    def piped(self) -> bool:
+        """Read through a pipe (stdin, or a file fed without its BOM): readable once."""
+        return self._read_fd is not None
 
     @property
     def extension(self) -> str:
@@ -62,9 +68,37 @@ def open_stdin() -> Source:
     """Stdin through a pipe DuckDB reads once: the head is kept for detection, then fed back in front.
 
     Nothing is copied to a file; the feeder thread streams stdin into the pipe as DuckDB reads it.
+    A UTF-8 BOM is left out (DuckDB's JSON reader refuses one; its CSV reader skips it anyway).
     """
     stream = sys.stdin.buffer
     head = stream.read(HEAD_BYTES) or b""
+    if head.startswith(BOM):
+        head = head[len(BOM):]
+    read_fd, feeder = _pipe(head, stream)
+    return Source(display="stdin", path=f"/dev/fd/{read_fd}", head=head, size=None, stdin=True,
+                  _feeder=feeder, _read_fd=read_fd)
+
+
+def without_bom(source: Source) -> Source:
+    """A JSON file that starts with a UTF-8 BOM (as Windows tools write it), fed to DuckDB without it.
+
+    DuckDB's JSON reader refuses a BOM; the file is streamed through a pipe from its fourth byte (no copy
+    is written) and, like stdin, read once. Any other source is returned as it is.
+    """
+    if source.piped or not source.head.startswith(BOM) or first_char(source) not in ("{", "["):
+        return source
+    try:
+        stream = open(source.path, "rb")
+        stream.seek(len(BOM))
+    except OSError as exc:
+        raise InputFileError(f"{source.display}: cannot read: {exc.strerror}") from None
+    read_fd, feeder = _pipe(b"", stream)
+    return Source(display=source.display, path=f"/dev/fd/{read_fd}", head=source.head[len(BOM):], size=source.size,
+                  _feeder=feeder, _read_fd=read_fd)
+
+
+def _pipe(head: bytes, stream) -> tuple[int, threading.Thread]:
+    """A pipe and the thread that writes `head`, then the rest of `stream`, into it (closing it at the end)."""
     read_fd, write_fd = os.pipe()
 
     def feed() -> None:
@@ -78,11 +112,13 @@ def open_stdin() -> Source:
                     out.write(chunk)
         except (BrokenPipeError, OSError, ValueError):
             pass
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
-    return Source(display="stdin", path=f"/dev/fd/{read_fd}", head=head, size=None, stdin=True,
-                  _feeder=feeder, _read_fd=read_fd)
+    return read_fd, feeder
 
 
 def head_text(source: Source) -> str:
