@@ -44,12 +44,14 @@ def _usage(cli) -> list[tuple]:
 
 
 def _refused(cli, path, *args) -> str:
+    """Ingest must fail with one line naming the file, exit 1, nothing written; returns the line."""
+    before = _usage(cli)
     result = cli("ingest", str(path), "--use-case", "chat", *args)
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     message = result.output.strip()
     assert "\n" not in message and str(path) in message
-    assert _usage(cli) == []
+    assert _usage(cli) == before
     return message
 
 
@@ -194,3 +196,26 @@ def test_json_with_a_utf8_bom_is_read_from_a_file_and_stdin(cli, tmp_path):
     assert result.exit_code == 1
     assert result.output.strip() == f"error: {bad}:2: field input_tokens: not a non-negative integer: '-1'"
     assert _usage(cli) == [("gpt-4o-mini", 3, 112, 24, None)]
+
+
+def test_generic_timestamps_in_unix_seconds_or_milliseconds(cli, tmp_path, db_path):
+    """Exports often write Unix times: seconds or milliseconds (told apart by size) are read as UTC, beside
+    ISO 8601 with 'Z' or an offset; a number that is neither (a YYYYMMDD date) is still refused."""
+    import duckdb
+
+    csv_file = tmp_path / "usage.csv"
+    csv_file.write_text("timestamp,model,input_tokens,output_tokens,request_id\r\n"
+                        "1751364000,m,1,1,a\r\n1751364000123,m,1,1,b\r\n1751364000.5,m,1,1,c\r\n"
+                        "2025-07-01T10:00:00Z,m,1,1,d\r\n2025-07-01T12:00:00+02:00,m,1,1,e\r\n", encoding="utf-8")
+    jsonl = tmp_path / "usage.jsonl"
+    jsonl.write_text(_jsonl({"timestamp": 1751364000, "model": "m", "input_tokens": 1, "output_tokens": 1},
+                            {"timestamp": 1751364000123, "model": "m", "input_tokens": 2, "output_tokens": 1}),
+                     encoding="utf-8")
+    assert _ingest_twice(cli, csv_file)["rows_added"] == 5
+    assert _ingest_twice(cli, jsonl)["rows_added"] == 2
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        stamps = [r[0].isoformat() for r in conn.execute("SELECT ts FROM usage ORDER BY ts").fetchall()]
+    assert stamps == ["2025-07-01T10:00:00"] * 4 + ["2025-07-01T10:00:00.123000"] * 2 + ["2025-07-01T10:00:00.500000"]
+    bad = tmp_path / "dates.csv"
+    bad.write_text("timestamp,model,input_tokens,output_tokens\n20250701,m,1,1\n", encoding="utf-8")
+    assert _refused(cli, bad).endswith(f"{bad}:2: field timestamp: not a timestamp: '20250701'")
