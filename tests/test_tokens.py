@@ -222,3 +222,17 @@ def test_monitor_records_tokens_per_use_case(serve, invoke, db_path, monkeypatch
     scrapes = server.served - 1  # the first one is the baseline
     assert sum(r["output_tokens"] for r in rows) == (300 + 20) * scrapes
     assert split == [("chat", M1, 100 * scrapes, 300 * scrapes), ("coding", M2, 10 * scrapes, 20 * scrapes)]
+
+
+def test_a_series_missing_from_one_page_is_not_counted_twice():
+    """A series absent from one scrape (or NaN there) that comes back counts what it gained, not its total."""
+    prompt = 'vllm:prompt_tokens_total{engine="0",model_name="m"} '
+    generation = 'vllm:generation_tokens_total{engine="0",model_name="m"} '
+    deltas = CounterDeltas()
+    assert deltas.update(parse_counters(prompt + "1000\n" + generation + "5000\n")) is None
+    gap = deltas.update(parse_counters(prompt + "1010\n" + generation + "NaN\n"))
+    assert (gap.total("input"), gap.total("output")) == (10, 0)
+    back = deltas.update(parse_counters(prompt + "1020\n" + generation + "5040\n"))
+    assert (back.total("input"), back.total("output")) == (10, 40)
+    restarted = deltas.update(parse_counters(prompt + "7\n"))  # a restart: counted from zero
+    assert restarted.total("input") == 7

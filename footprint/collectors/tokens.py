@@ -11,8 +11,9 @@ MODEL=SLUG` sends a model's tokens to another use case; unmapped models go to th
 
 Deltas are taken per series (name + labels): the first scrape is the baseline; a value lower than the
 previous one is a counter reset (server restart) and counts from zero, as Prometheus' `increase()`
-does; a series first seen after the baseline counts from zero too. A failed scrape yields no tokens
-for that interval and keeps the baseline, so the next successful scrape carries them.
+does; a series first seen after the baseline counts from zero too, but one that leaves a page and comes
+back counts from its last value. A failed scrape yields no tokens for that interval and keeps the
+baseline, so the next successful scrape carries them.
 """
 
 from __future__ import annotations
@@ -98,7 +99,10 @@ class CounterDeltas:
         self._previous: dict[tuple, float] | None = None
 
     def update(self, counters: dict[tuple, float]) -> TokenDelta | None:
-        previous, self._previous = self._previous, counters
+        previous = self._previous
+        # A series missing from one page (or unreadable there: NaN) keeps its last value, so that when it
+        # comes back only what it gained since is counted, not its whole total again.
+        self._previous = counters if previous is None else {**previous, **counters}
         if previous is None:
             return None  # baseline
         per_model: dict[str, dict[str, int]] = {}
