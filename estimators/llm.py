@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from estimators import coefficients, impacts, physics
-from estimators.hardware import GPUS, normalise_gpu, precision_bytes, spec_arrays
+from estimators.hardware import normalise_gpu, precision_bytes, spec_arrays
 from estimators.models import lookup
 from estimators.result import ENERGY_KEYS, Estimate
 from footprint import factors, units

@@ -15,8 +15,6 @@ lower. The LCA does not publish its utilisation assumption; see estimators/READM
 
 from __future__ import annotations
 
-import pytest
-
 from estimators import estimate_llm
 from footprint.factors import reference_factor
 

@@ -219,3 +219,15 @@ def test_generic_timestamps_in_unix_seconds_or_milliseconds(cli, tmp_path, db_pa
     bad = tmp_path / "dates.csv"
     bad.write_text("timestamp,model,input_tokens,output_tokens\n20250701,m,1,1\n", encoding="utf-8")
     assert _refused(cli, bad).endswith(f"{bad}:2: field timestamp: not a timestamp: '20250701'")
+
+
+def test_unix_times_are_chosen_per_file_from_its_first_rows(cli, tmp_path):
+    """Parsing every time as a number too would cost a quarter of an ISO file's ingest, so a file is read as
+    Unix times only when its first rows hold one: a Unix time far into an ISO file is refused, line named."""
+    rows = "".join(f"2025-07-01T10:{i // 60:02d}:{i % 60:02d}Z,m,1,1\n" for i in range(60))
+    late = tmp_path / "late.csv"
+    late.write_text("timestamp,model,input_tokens,output_tokens\n" + rows + "1751364000,m,1,1\n", encoding="utf-8")
+    assert _refused(cli, late).endswith(f"{late}:62: field timestamp: not a timestamp: '1751364000'")
+    early = tmp_path / "early.csv"
+    early.write_text("timestamp,model,input_tokens,output_tokens\n1751367600,m,1,1\n" + rows, encoding="utf-8")
+    assert _ingest_twice(cli, early)["rows_added"] == 61

@@ -264,14 +264,6 @@ def test_estimate_input_csv(tmp_path_factory, data):
 
 # --- ingest (generic CSV/JSONL and vendor logs) -----------------------------------------------
 
-def _has_ingest() -> bool:
-    try:
-        from footprint.ingest import ingest_paths  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 INGEST_CELL = st.one_of(EXTREME_NUMBER_TEXT, st.integers(-5, 10**12).map(str), JUNK_TEXT,
                         st.sampled_from(["2026-07-01T10:00:00Z", "2026-13-01", "known", "gpt-4o", '"x,y"']))
 JSON_VALUE = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-(10**20), 10**20), st.floats(), JUNK_TEXT),
@@ -283,7 +275,6 @@ JSON_VALUE = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-(10**
                                                       inner, max_size=5)), max_leaves=12)
 
 
-@pytest.mark.skipif(not _has_ingest(), reason="footprint.ingest not merged in this build yet")
 @fast(900)
 @given(kind=st.sampled_from(["csv", "jsonl", "openai", "anthropic", "litellm", "ollama", "codecarbon", None]),
        data=st.one_of(
@@ -328,13 +319,12 @@ def test_huge_binary_files_are_refused_in_one_line(tmp_path, shared_store):
     for fn in (load_mapping, estimate_file):
         CASES["huge"] += 1
         assert isinstance(outcome(fn, huge), FootprintError)
-    if _has_ingest():
-        from footprint.ingest import ingest_paths
+    from footprint.ingest import ingest_paths
 
-        CASES["huge"] += 1
-        before = shared_store.execute("SELECT count(*) FROM usage").fetchone()[0]
-        assert isinstance(outcome(ingest_paths, shared_store, [huge]), FootprintError)
-        assert shared_store.execute("SELECT count(*) FROM usage").fetchone()[0] == before
+    CASES["huge"] += 1
+    before = shared_store.execute("SELECT count(*) FROM usage").fetchone()[0]
+    assert isinstance(outcome(ingest_paths, shared_store, [huge]), FootprintError)
+    assert shared_store.execute("SELECT count(*) FROM usage").fetchone()[0] == before
 
 
 # --- the CLI, through CliRunner ----------------------------------------------------------------
@@ -374,7 +364,6 @@ def test_cli_options(tmp_path_factory, args):
         assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
 
 
-@pytest.mark.skipif(not _has_ingest(), reason="footprint.ingest not merged in this build yet")
 def test_ingest_json_whose_reader_message_is_cut_inside_a_character(shared_store, tmp_path):
     """Found by test_ingest_files: DuckDB's error text, cut inside a UTF-8 character, raised UnicodeDecodeError."""
     from footprint.ingest import ingest_paths
@@ -390,19 +379,10 @@ def test_ingest_json_whose_reader_message_is_cut_inside_a_character(shared_store
 
 # --- injection in user-supplied text, through the report ----------------------------------------
 
-def _has_report() -> bool:
-    try:
-        import footprint.reports  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 SCRIPT = "<script>alert('x')</script>"
 FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(A1:A9)"]
 
 
-@pytest.mark.skipif(not (_has_report() and _has_ingest()), reason="footprint report/ingest not merged in this build yet")
 def test_report_neutralises_html_markdown_and_csv_injection(tmp_path):
     import csv
     import io

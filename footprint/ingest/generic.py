@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from footprint.errors import InputFileError, ValidationError
 from footprint.ingest.plan import FIELDS, TOKEN_FIELDS, Plan, quote_ident
 from footprint.ingest.source import (
-    CSV_AS_TEXT, Source, dropped_paths, file_columns, first_char, head_text, json_relation, record_word, sample_objects,
+    CSV_AS_TEXT, HEAD_BYTES, Source, dropped_paths, file_columns, first_char, head_text, json_relation, record_word,
+    sample_objects,
 )
 
 REQUIRED = ("timestamp", "input_tokens", "output_tokens")
@@ -34,21 +36,54 @@ def check_mapping(mapping: dict[str, str] | None) -> dict[str, str]:
     return mapping
 
 
+def _head_rows(source: Source, count: int) -> list[list[str]]:
+    """The first `count` rows of a CSV's head, parsed by Python's csv with the header line's dialect."""
+    lines = head_text(source).lstrip("\ufeff").splitlines()[:count]
+    if len(lines) > 1 and len(source.head) >= HEAD_BYTES:
+        lines = lines[:-1]  # the last line may be cut
+    if not lines:
+        return []
+    try:
+        dialect = csv.Sniffer().sniff(lines[0], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    return list(csv.reader(io.StringIO("\n".join(lines)), dialect))
+
+
 def _csv_columns(conn, source: Source) -> list[str]:
     if source.stdin:
-        first = head_text(source).lstrip("\ufeff").splitlines()[:1]
-        if not first:
-            return []
-        try:
-            dialect = csv.Sniffer().sniff(first[0], delimiters=",;\t|")
-        except csv.Error:
-            dialect = csv.excel
-        return next(csv.reader(io.StringIO(first[0]), dialect), [])
+        rows = _head_rows(source, 1)
+        return rows[0] if rows else []
     return file_columns(conn, source, CSV_AS_TEXT, "csv")
 
 
 def _parquet_columns(conn, source: Source) -> list[str]:
     return file_columns(conn, source, "read_parquet($path)", "parquet")
+
+
+_NUMBER = re.compile(r"\s*[0-9]+(\.[0-9]*)?\s*")
+_TIME_SAMPLE_ROWS = 50
+
+
+def _csv_head_column(source: Source, column: str) -> list[str]:
+    """Values of `column` in the first rows of a CSV's head; empty when its header has no such column."""
+    rows = _head_rows(source, _TIME_SAMPLE_ROWS + 1)
+    if not rows or column not in rows[0]:
+        return []
+    index = rows[0].index(column)
+    return [row[index] for row in rows[1:] if len(row) > index]
+
+
+def _time_kind(values) -> str:
+    """'unix' when a sampled time is a number (seconds or milliseconds since 1970), else 'iso'.
+
+    Decided once per file from its head: the number parse costs a quarter of an ISO file's ingest."""
+    for value in values:
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+            return "unix"
+    return "iso"
 
 
 def _assign(columns: list[str], mapping: dict[str, str], preset: dict[str, str]) -> dict[str, str]:
@@ -121,6 +156,11 @@ def plan_table(
     else:
         dropped = tuple(sorted(c for c in columns if c not in used))
     exprs = {target: quote_ident(column) for target, column in by_field.items()}
+    ts_kind = "iso"
+    if "timestamp" in by_field and table_format == "csv":
+        ts_kind = _time_kind(_csv_head_column(source, by_field["timestamp"]))
+    elif "timestamp" in by_field and table_format == "jsonl":
+        ts_kind = _time_kind(o.get(by_field["timestamp"]) for o in sample_objects(source)[:_TIME_SAMPLE_ROWS])
     if table_format == "csv":
         # Counts typed DOUBLE in the reader: several times cheaper than text then casts. A value it
         # cannot parse fails the fast path; the all-text diag relation then names its line.
@@ -135,7 +175,7 @@ def plan_table(
         diag_relation=diag,
         path=source.path,
         exprs=exprs,
-        ts_kind="iso",
+        ts_kind=ts_kind,
         ts_required=True,
         required=("input_tokens", "output_tokens"),
         line_offset=offset,

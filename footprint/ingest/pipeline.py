@@ -52,14 +52,19 @@ def _ts_parse(plan: Plan) -> str:
     # An offset (+02:00, -0500) needs TIMESTAMPTZ (session zone UTC, so the cast back is naive UTC);
     # it costs 4x a TIMESTAMP cast, which reads 'Z' right but ignores offsets: used only without one.
     # '+' appears only in an offset, and '-' after a ':' only in a negative one (the date's come first).
-    # What is not ISO 8601 may be a Unix time: seconds or milliseconds since 2001-09-09 (1e9 s), told
-    # apart by size; other numbers (20260701, 12) stay "not a timestamp". Only tried where ISO failed.
+    iso = (
+        f"CASE WHEN contains({raw}, '+') OR {raw} LIKE '%:%-%' "
+        f"THEN CAST(try_cast({raw} AS TIMESTAMPTZ) AS TIMESTAMP) ELSE try_cast({raw} AS TIMESTAMP) END"
+    )
+    if plan.ts_kind != "unix":
+        return iso
+    # Sampled as numbers: Unix seconds or milliseconds since 2001-09-09 (1e9 s), told apart by size;
+    # ISO 8601 where a value is not one; other numbers (20260701, 12) stay "not a timestamp". Only
+    # for such files: DuckDB computes the number for every row, 25% of an ISO file's ingest.
     number = f"try_cast({raw} AS DOUBLE)"
     return (
-        f"coalesce(CASE WHEN contains({raw}, '+') OR {raw} LIKE '%:%-%' "
-        f"THEN CAST(try_cast({raw} AS TIMESTAMPTZ) AS TIMESTAMP) ELSE try_cast({raw} AS TIMESTAMP) END, "
-        f"CASE WHEN {number} >= 1e9 AND {number} < 1e11 THEN make_timestamp(CAST({number} * 1000000 AS BIGINT)) "
-        f"WHEN {number} >= 1e12 AND {number} < 1e14 THEN make_timestamp(CAST({number} * 1000 AS BIGINT)) END)"
+        f"coalesce(CASE WHEN {number} >= 1e9 AND {number} < 1e11 THEN make_timestamp(CAST({number} * 1000000 AS BIGINT)) "
+        f"WHEN {number} >= 1e12 AND {number} < 1e14 THEN make_timestamp(CAST({number} * 1000 AS BIGINT)) END, {iso})"
     )
 
 
