@@ -231,3 +231,18 @@ def test_unix_times_are_chosen_per_file_from_its_first_rows(cli, tmp_path):
     early = tmp_path / "early.csv"
     early.write_text("timestamp,model,input_tokens,output_tokens\n1751367600,m,1,1\n" + rows, encoding="utf-8")
     assert _ingest_twice(cli, early)["rows_added"] == 61
+
+
+def test_zone_names_are_applied_not_ignored(cli, tmp_path, db_path):
+    """DuckDB's plain TIMESTAMP cast accepts '10:00:00 Europe/Paris' and drops the zone (10:00 UTC, two hours
+    off): a file whose times carry zone names is read with the zone-aware cast."""
+    import duckdb
+
+    path = tmp_path / "zoned.csv"
+    path.write_text("timestamp,model,input_tokens,output_tokens\n"
+                    "2026-07-01 10:00:00 Europe/Paris,m,1,1\n2026-07-01 10:00:00 America/New_York,m,2,1\n"
+                    "2026-07-01 10:00:00 UTC,m,3,1\n2026-07-01T10:00:00Z,m,4,1\n", encoding="utf-8")
+    assert _ingest_twice(cli, path)["rows_added"] == 4
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        stamps = conn.execute("SELECT input_tokens, strftime(ts, '%H:%M') FROM usage ORDER BY input_tokens").fetchall()
+    assert stamps == [(1, "08:00"), (2, "14:00"), (3, "10:00"), (4, "10:00")]

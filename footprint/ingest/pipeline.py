@@ -56,6 +56,8 @@ def _ts_parse(plan: Plan) -> str:
         f"CASE WHEN contains({raw}, '+') OR {raw} LIKE '%:%-%' "
         f"THEN CAST(try_cast({raw} AS TIMESTAMPTZ) AS TIMESTAMP) ELSE try_cast({raw} AS TIMESTAMP) END"
     )
+    if plan.ts_kind == "zoned":  # a zone name ('Europe/Paris') needs the TIMESTAMPTZ cast on every row
+        return f"CAST(try_cast({raw} AS TIMESTAMPTZ) AS TIMESTAMP)"
     if plan.ts_kind != "unix":
         return iso
     # Sampled as numbers: Unix seconds or milliseconds since 2001-09-09 (1e9 s), told apart by size;

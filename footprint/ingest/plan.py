@@ -41,7 +41,7 @@ class Plan:
     diag_relation: str | None = None  # all-text reader for naming a bad row (default: relation)
     path: str = ""
     exprs: dict[str, str] = field(default_factory=dict)  # usage field -> SQL expression (absent = NULL)
-    ts_kind: str = "iso"  # iso: ISO 8601 text; epoch: unix seconds; unix: seconds or ms by size, else ISO
+    ts_kind: str = "iso"  # iso: ISO 8601; epoch: unix seconds; unix: s or ms by size, else ISO; zoned: ISO with zone names
     ts_required: bool = True
     required: tuple[str, ...] = ("input_tokens", "output_tokens")
     keep: str | None = None  # rows failing this predicate carry no usage: skipped and counted
