@@ -246,3 +246,20 @@ def test_zone_names_are_applied_not_ignored(cli, tmp_path, db_path):
     with duckdb.connect(str(db_path), read_only=True) as conn:
         stamps = conn.execute("SELECT input_tokens, strftime(ts, '%H:%M') FROM usage ORDER BY input_tokens").fetchall()
     assert stamps == [(1, "08:00"), (2, "14:00"), (3, "10:00"), (4, "10:00")]
+
+
+def test_a_pretty_printed_page_larger_than_the_sampled_head_is_detected(cli, tmp_path):
+    """A month of daily buckets grouped by model, saved pretty-printed, is larger than the 256 KB head that
+    format detection samples: it is still read as a Usage API page, every result counted."""
+    result = {"object": "organization.usage.completions.result", "input_tokens": 1000, "output_tokens": 500,
+              "input_cached_tokens": 0, "num_model_requests": 5, "project_id": None, "batch": None}
+    buckets = [_bucket(1730419200 + 86400 * day, *({**result, "model": f"model-{m}"} for m in range(40)))
+               for day in range(31)]
+    page = tmp_path / "usage.json"
+    page.write_text(json.dumps({"object": "page", "data": buckets, "has_more": False, "next_page": None}, indent=2),
+                    encoding="utf-8")
+    assert page.stat().st_size > 256 * 1024
+    summary = _ingest_twice(cli, page)
+    assert summary["files"][0]["format"] == "openai-usage"
+    assert summary["rows_added"] == 31 * 40
+    assert sum(r["requests"] for r in json.loads(cli("usage", "--json").output)) == 31 * 40 * 5

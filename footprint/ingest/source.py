@@ -18,6 +18,8 @@ from footprint.errors import InputFileError
 HEAD_BYTES = 256 * 1024
 BOM = b"\xef\xbb\xbf"
 SAMPLE_RECORDS = 200
+# A pretty-printed object larger than the head is decoded whole (format detection) up to this size.
+WHOLE_JSON_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -154,18 +156,16 @@ def sample_objects(source: Source) -> list[dict]:
             objects = [d for d in data[:SAMPLE_RECORDS] if isinstance(d, dict)]
         return objects
     if text.startswith("{") and json_format(source) == "unstructured":
-        # Pretty-printed objects (a saved API response): decode them one after another.
-        decoder = json.JSONDecoder()
-        pos = 0
-        while len(objects) < SAMPLE_RECORDS:
-            while pos < len(text) and text[pos] in " \t\r\n":
-                pos += 1
+        # Pretty-printed objects (a saved API response): decode them one after another. One larger than
+        # the head (a Usage API page of many buckets) is decoded from the whole file, if not too large.
+        objects = _decode_objects(text)
+        if not objects and len(source.head) >= HEAD_BYTES and not source.piped and (source.size or 0) <= WHOLE_JSON_BYTES:
             try:
-                item, pos = decoder.raw_decode(text, pos)
-            except ValueError:
-                break
-            if isinstance(item, dict):
-                objects.append(item)
+                with open(source.path, "rb") as handle:
+                    whole = handle.read().decode("utf-8", errors="replace")
+            except OSError as exc:
+                raise InputFileError(f"{source.display}: cannot read: {exc.strerror}") from None
+            objects = _decode_objects(whole.lstrip("\ufeff \t\r\n"))
         return objects
     lines = text.splitlines()
     if len(source.head) >= HEAD_BYTES and lines:
@@ -180,6 +180,23 @@ def sample_objects(source: Source) -> list[dict]:
             item = json.loads(line)
         except ValueError:
             continue
+        if isinstance(item, dict):
+            objects.append(item)
+    return objects
+
+
+def _decode_objects(text: str) -> list[dict]:
+    """Up to SAMPLE_RECORDS JSON objects written one after another (pretty-printed), from the start of `text`."""
+    decoder = json.JSONDecoder()
+    objects: list[dict] = []
+    pos = 0
+    while len(objects) < SAMPLE_RECORDS:
+        while pos < len(text) and text[pos] in " \t\r\n":
+            pos += 1
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except ValueError:
+            break
         if isinstance(item, dict):
             objects.append(item)
     return objects
