@@ -139,19 +139,8 @@ def sample_objects(source: Source) -> list[dict]:
     if text.startswith("["):
         try:
             data = json.loads(text)
-        except ValueError:
-            data = None
-            decoder = json.JSONDecoder()
-            pos = 1
-            data = []
-            while len(data) < SAMPLE_RECORDS:
-                while pos < len(text) and text[pos] in " \t\r\n,":
-                    pos += 1
-                try:
-                    item, pos = decoder.raw_decode(text, pos)
-                except ValueError:
-                    break
-                data.append(item)
+        except ValueError:  # the head cut the array: its complete items
+            data = _decode_values(text, 1, " \t\r\n,")
         if isinstance(data, list):
             objects = [d for d in data[:SAMPLE_RECORDS] if isinstance(d, dict)]
         return objects
@@ -185,21 +174,24 @@ def sample_objects(source: Source) -> list[dict]:
     return objects
 
 
-def _decode_objects(text: str) -> list[dict]:
-    """Up to SAMPLE_RECORDS JSON objects written one after another (pretty-printed), from the start of `text`."""
+def _decode_values(text: str, pos: int, separators: str) -> list:
+    """Up to SAMPLE_RECORDS JSON values written one after another from `pos`, apart by `separators`."""
     decoder = json.JSONDecoder()
-    objects: list[dict] = []
-    pos = 0
-    while len(objects) < SAMPLE_RECORDS:
-        while pos < len(text) and text[pos] in " \t\r\n":
+    values: list = []
+    while len(values) < SAMPLE_RECORDS:
+        while pos < len(text) and text[pos] in separators:
             pos += 1
         try:
             item, pos = decoder.raw_decode(text, pos)
         except ValueError:
             break
-        if isinstance(item, dict):
-            objects.append(item)
-    return objects
+        values.append(item)
+    return values
+
+
+def _decode_objects(text: str) -> list[dict]:
+    """The JSON objects among values written one after another (pretty-printed), from the start of `text`."""
+    return [v for v in _decode_values(text, 0, " \t\r\n") if isinstance(v, dict)]
 
 
 def dropped_paths(objects: list[dict], kept: dict) -> tuple[str, ...]:
