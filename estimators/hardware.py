@@ -49,6 +49,9 @@ GPUS: dict[str, GpuSpec] = {
 }
 # Per-generation efficiency corrections the fit learns (older parts than the datasheet ratios predict).
 FITTED_GPU_OFFSETS = ("A40", "V100")
+# Hopper parts share the fitted mixture-of-experts correction the benchmark's H100 rows give: their MoE
+# kernels run closer to the datasheet than the A100's and B200's (estimators/README.md).
+HOPPER = ("H100", "H200", "GH200")
 
 
 def normalise_gpu(name: str | None) -> str:
@@ -89,4 +92,5 @@ def spec_arrays(gpu_keys) -> dict[str, np.ndarray]:
         out[field] = table[inverse]
     for key in FITTED_GPU_OFFSETS:
         out["is_" + key] = (keys == key).astype(float)
+    out["is_hopper"] = np.isin(keys, HOPPER).astype(float)
     return out

@@ -10,7 +10,7 @@ GPUs reads the weights once, so per output token of a response of L output token
                     + c_kv * A^k / BW                     KV-cache traffic per token (grows with model width)
                     + c_x * A^k / BW * (L/1000) / sqrt(B) attention over a context that grows with the answer
                     + c_p * A / FLOPS * Q / L ) ]         the prompt's prefill, amortised over the answer
-        x exp(b_fp8*fp8 + b_fp4*fp4 + b_gpu[generation]),   m = exp(b_moe * MoE)
+        x exp(b_fp8*fp8 + b_fp4*fp4 + b_gpu[generation] + b_hm*Hopper*MoE),   m = exp(b_moe * MoE)
 
 bytes_read = bytes per weight x total params x (1 - (1 - A/P)^(B^r)): a dense model (A = P) reads
 all its weights; a mixture-of-experts model reads only the experts its batch routes to, which
@@ -19,7 +19,8 @@ tokens share experts more than chance: routing is correlated). TDP, BW (bandwidt
 from the GPU's datasheet, so a generation never measured is placed by its specifications. The
 corrections absorb what the datasheet ratios miss: m is the mixture-of-experts routing and
 all-to-all overhead on everything but the weight reads (which bytes_read already models), the
-others low-precision kernels and older GPUs.
+others low-precision kernels, older GPUs and mixture-of-experts kernels on Hopper (H100/H200/GH200),
+which run closer to the datasheet than elsewhere in the benchmark.
 
 The context term: a long answer's later tokens attend over a long KV cache; in the benchmark a
 long-reasoning answer (gpqa, ~7k tokens) costs 1.3-2.5x a chat answer of the same model and
@@ -51,9 +52,10 @@ PARAMS = (
     "log_moe_routing_exponent",
     "log_c_prefill",
     "log_c_context",
+    "hopper_moe",
 )
 # Start of the fit: the previous context-free fit's values, the new terms near their scale.
-INITIAL = (0.2, -5.1, -5.85, -2.1, 0.54, 1.17, 0.82, 0.24, -0.67, -0.02, -0.21, -0.44, -7.0, -3.0)
+INITIAL = (0.2, -5.1, -5.85, -2.1, 0.54, 1.17, 0.82, 0.24, -0.67, -0.02, -0.21, -0.44, -7.0, -3.0, 0.0)
 # Prompt tokens per response the fit assumes (ML.ENERGY does not publish them): chat turns with
 # their template, multimodal prompts with image tokens and code-infilling contexts average about
 # this; it only fixes the scale of c_p (per prompt token) against the fitted per-response prefill.
@@ -101,6 +103,7 @@ def features(
         "flops": specs["bf16_tflops"],
         "gpu_A40": specs["is_A40"],
         "gpu_V100": specs["is_V100"],
+        "hopper": specs["is_hopper"],
         "L": np.clip(np.asarray(response_tokens, dtype=float), 1.0, MAX_RESPONSE_TOKENS),
         "Q": np.asarray(REFERENCE_PROMPT_TOKENS if prompt_tokens is None else prompt_tokens, dtype=float),
     }
@@ -109,6 +112,7 @@ def features(
 def _corrections(t, F) -> np.ndarray:
     return (
         t[6] * F["moe"] + t[7] * F["fp8"] + t[8] * F["fp4"] + t[9] * F["gpu_A40"] + t[10] * F["gpu_V100"]
+        + t[14] * F["hopper"] * F["moe"]
     )
 
 

@@ -31,6 +31,26 @@ def test_precision_bytes(name, nbytes):
     assert precision_bytes(name) == nbytes
 
 
+def test_the_hopper_moe_factor_applies_to_hopper_moe_models_only():
+    """The fitted Hopper x MoE correction scales the whole energy of an MoE model on H100, H200 or GH200 by
+    exp(b), and leaves dense models and other generations alone."""
+    from estimators import coefficients, physics
+    from estimators.hardware import spec_arrays
+
+    gpus = ["H100", "H200", "GH200", "B200", "A100"]
+    assert spec_arrays(gpus)["is_hopper"].tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]
+    theta = coefficients.llm_theta().copy()
+    index = physics.PARAMS.index("hopper_moe")
+    assert theta[index] < 0  # MoE kernels closer to the datasheet on Hopper
+    specs = spec_arrays(gpus * 2)
+    features = physics.features([100.0] * 5 + [100.0] * 5, [10.0] * 5 + [100.0] * 5, 2.0, 64.0, 1.0, specs)
+    with_factor = physics.log_energy_per_token(theta, features)
+    theta[index] = 0.0
+    without = physics.log_energy_per_token(theta, features)
+    shift = with_factor - without
+    assert np.allclose(shift[:3], coefficients.llm_theta()[index]) and np.allclose(shift[3:], 0.0)
+
+
 def test_unknown_names_raise():
     with pytest.raises(ValidationError):
         normalise_gpu("TPU v5")
