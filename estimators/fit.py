@@ -77,6 +77,11 @@ HUBER_ROUNDS = 4
 RELATIVE_ALPHA = 0.3
 
 
+def _huber_root_weights(residual: np.ndarray) -> np.ndarray:
+    """Square roots of the Huber weights (1 within HUBER_K, HUBER_K/|r| beyond) for reweighted least squares."""
+    return np.sqrt(np.minimum(1.0, HUBER_K / np.maximum(np.abs(residual), 1e-12)))
+
+
 def fit_llm(cols, idx=None) -> np.ndarray:
     """Least squares on log J/token, then a few Huber reweighting rounds (iteratively reweighted
     least squares): a benchmark task with an unusual prompt mix should not pull the physics; then
@@ -95,8 +100,7 @@ def _fit_llm(cols, idx):
 
     theta = physics.levenberg_marquardt(model, physics.INITIAL, y)
     for _ in range(HUBER_ROUNDS):
-        distance = np.abs(y - model(theta))
-        root_w = np.sqrt(np.minimum(1.0, HUBER_K / np.maximum(distance, 1e-12)))
+        root_w = _huber_root_weights(y - model(theta))
         theta = physics.levenberg_marquardt(lambda t: root_w * model(t), theta, root_w * y)
     a = RELATIVE_ALPHA
 
@@ -105,7 +109,7 @@ def _fit_llm(cols, idx):
 
     zeros = np.zeros_like(y)
     for _ in range(HUBER_ROUNDS):
-        root_w = np.sqrt(np.minimum(1.0, HUBER_K / np.maximum(np.abs(relative(theta)), 1e-12)))
+        root_w = _huber_root_weights(relative(theta))
         theta = physics.levenberg_marquardt(lambda t: -root_w * relative(t), theta, zeros)
     return theta
 

@@ -241,8 +241,7 @@ def ingest_paths(
                     results.append(FileResult(name if name != "-" else "stdin", fmt or "empty", 0, 0, 0, 0, 0, ()))
                     continue
                 file_format = fmt or detect_format(source)
-                if file_format not in ("csv", "parquet", "codecarbon"):
-                    source = without_bom(source)
+                source = without_bom(source)
                 if file_format == "codecarbon":
                     result, added = _ingest_codecarbon(store, source, use_case, known, skip_bad)
                     measurements += added
@@ -250,7 +249,7 @@ def ingest_paths(
                     plan = _plan(store, source, file_format, mapping, use_case)
                     result = run_plan(
                         store, plan, known_use_cases=known, default_use_case=use_case, skip_bad=skip_bad,
-                        reject_path=_reject_path(source), stdin=source.piped, progress=progress,
+                        reject_path=_reject_path(source), piped=source.piped, progress=progress,
                     )
                 results.append(result)
             finally:

@@ -136,7 +136,7 @@ class _Sql:
             # refused, is found and named with its line.
             diag = f"SELECT {exprs}, coalesce({keep}, false) AS __keep FROM {plan.diag_relation or plan.relation}"
             self.base_with_rn = f"SELECT row_number() OVER () AS __rn, * FROM ({diag})"
-        else:  # stdin, read once into a temp table of whitelisted text columns
+        else:  # a pipe (stdin, a file fed without its BOM), read once into a temp table of whitelisted text columns
             base = f"SELECT * EXCLUDE (__rn) FROM {base_table}"
             self.base_with_rn = f"SELECT * FROM {base_table}"
         self.materialise = (
@@ -271,7 +271,7 @@ def run_plan(
     default_use_case: str | None,
     skip_bad: bool,
     reject_path: Path | None,
-    stdin: bool = False,
+    piped: bool = False,
     progress: ProgressFn | None = None,
 ) -> FileResult:
     """Ingest one file described by `plan` in one transaction; raises InputFileError on a bad row."""
@@ -283,11 +283,11 @@ def run_plan(
         "provider": plan.provider,
         "source_format": plan.source_format,
     }
-    base_table = "__footprint_ingest_stdin" if stdin else None
+    base_table = "__footprint_ingest_piped" if piped else None
     # --skip-bad reads everything as text: a value the typed reader refuses is a bad row, not an abort.
     sql = _Sql(plan, default_use_case is not None, base_table, text_only=skip_bad)
     watcher = _Progress(conn, plan.display, progress) if progress else None
-    if stdin:
+    if piped:
         # A pipe can be read once: keep its whitelisted text columns (only those) in a temp table.
         text = f"CREATE OR REPLACE TEMP TABLE {base_table} AS {sql.materialise}"
         try:
@@ -319,8 +319,9 @@ def run_plan(
             conn.execute("ROLLBACK")
             raise _undecodable(plan) from None
         # Key-only queries: cheap checks first, the DELETE (which counts what it removes) only when needed.
-        check = "ingest/count_duplicates" if stored_before else "ingest/count_repeated"
-        present, repeated = store.query(check, {"ingest_id": ingest_id}).fetchone()
+        key = {"ingest_id": ingest_id}
+        repeated = store.query("ingest/count_repeated", key).fetchone()[0]
+        present = store.query("ingest/count_present", key).fetchone()[0] if stored_before else 0
         dropped = 0
         if present or repeated:
             dropped = store.query("ingest/delete_duplicates", {"ingest_id": ingest_id}).fetchone()[0]
@@ -366,7 +367,7 @@ def run_plan(
             raise DatabaseError(f"{plan.display}: ingest failed, nothing written: {_first_line(exc)}") from None
         raise
     finally:
-        if stdin:
+        if piped:
             try:
                 conn.execute(f"DROP TABLE IF EXISTS {base_table}")
             except duckdb.Error:

@@ -31,6 +31,7 @@ class Source:
     stdin: bool = False
     _feeder: threading.Thread | None = None
     _read_fd: int | None = None
+    _objects: list[dict] | None = None  # sample_objects, decoded once (detection and every plan reuse it)
 
     @property
     def piped(self) -> bool:
@@ -96,7 +97,7 @@ def without_bom(source: Source) -> Source:
         raise InputFileError(f"{source.display}: cannot read: {exc.strerror}") from None
     read_fd, feeder = _pipe(b"", stream)
     return Source(display=source.display, path=f"/dev/fd/{read_fd}", head=source.head[len(BOM):], size=source.size,
-                  _feeder=feeder, _read_fd=read_fd)
+                  _feeder=feeder, _read_fd=read_fd, _objects=source._objects)
 
 
 def _pipe(head: bytes, stream) -> tuple[int, threading.Thread]:
@@ -133,7 +134,14 @@ def first_char(source: Source) -> str:
 
 
 def sample_objects(source: Source) -> list[dict]:
-    """Up to SAMPLE_RECORDS JSON objects from the head (NDJSON lines, or the items of a JSON array)."""
+    """Up to SAMPLE_RECORDS JSON objects from the head (NDJSON lines, or the items of a JSON array);
+    decoded once per source (a pretty-printed object may be read whole)."""
+    if source._objects is None:
+        source._objects = _sample_objects(source)
+    return source._objects
+
+
+def _sample_objects(source: Source) -> list[dict]:
     text = head_text(source).lstrip("\ufeff \t\r\n")
     objects: list[dict] = []
     if text.startswith("["):
