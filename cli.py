@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from footprint.errors import FootprintError
-from footprint.records import Deployment, Purpose, Status
+from footprint.records import DataLocation, Deployment, Purpose, Status
 
 
 class _FootprintGroup(TyperGroup):
@@ -136,6 +136,12 @@ MarketOpt = Annotated[
     Optional[float], typer.Option("--market-factor", help="Contractual (market-based) gCO2e/kWh, if the site buys one.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+DataLocationOpt = Annotated[
+    Optional[DataLocation], typer.Option("--data-location", help="Where its data is processed (transparency register).")
+]
+ConsultationOpt = Annotated[
+    Optional[str], typer.Option("--last-consultation", help="Date staff representatives were last consulted, YYYY-MM-DD.")
+]
 
 USECASE_COLUMNS = ["slug", "name", "team", "status", "deployment", "provider", "model", "country"]
 
@@ -158,6 +164,8 @@ def usecase_add(
     tag: TagOpt = None,
     pue: PueOpt = None,
     market_factor: MarketOpt = None,
+    data_location: DataLocationOpt = None,
+    last_consultation: ConsultationOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Register an AI use case."""
@@ -172,6 +180,8 @@ def usecase_add(
         description=description, provider=provider, model=model, country=country, region=region, hardware=hardware,
         started=_parse_date_option(started, "--started date"), tags=_split_tags(tag) or (),
         pue=pue, market_gco2e_per_kwh=market_factor,
+        data_location=data_location.value if data_location else None,
+        last_consultation=_parse_date_option(last_consultation, "--last-consultation date"),
     )
     with open_db() as store:
         created = register.add_use_case(store, use_case)
@@ -239,6 +249,8 @@ def usecase_edit(
     tag: TagOpt = None,
     pue: PueOpt = None,
     market_factor: MarketOpt = None,
+    data_location: DataLocationOpt = None,
+    last_consultation: ConsultationOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Change fields of a use case (only the options given)."""
@@ -250,6 +262,8 @@ def usecase_edit(
         "provider": provider, "model": model, "country": country, "description": description, "region": region,
         "hardware": hardware, "started": _parse_date_option(started, "--started date"), "tags": _split_tags(tag),
         "pue": pue, "market_gco2e_per_kwh": market_factor,
+        "data_location": data_location.value if data_location else None,
+        "last_consultation": _parse_date_option(last_consultation, "--last-consultation date"),
     }
     changes = {k: v for k, v in given.items() if v is not None}
     with open_db() as store:

@@ -34,29 +34,34 @@ USE_CASES = [
     UseCase(slug="code-assist", name="Code assistant for the development teams", team="Digital services - development",
             status="production", deployment="on-prem", purpose="code-assistance", provider="self-hosted",
             model="Qwen/Qwen2.5-Coder-32B-Instruct", country="FRA", region=SITE, hardware="2 x H100 SXM (shared)",
+            data_location="on-prem", last_consultation=date(2025, 10, 14),
             started=date(2025, 11, 3), description="IDE completion and chat served by vLLM on the shared GPU server."),
     UseCase(slug="doc-gen", name="Technical documentation drafting", team="Digital services - architecture",
             status="pilot", deployment="on-prem", purpose="document-generation", provider="self-hosted",
             model="mistralai/Mistral-Small-3.1-24B-Instruct", country="FRA", region=SITE,
-            hardware="2 x H100 SXM (shared)", started=date(2026, 2, 1)),
+            hardware="2 x H100 SXM (shared)", started=date(2026, 2, 1), data_location="on-prem",
+            last_consultation=date(2026, 1, 20)),
     UseCase(slug="decision-support", name="Decision support for grant applications", team="Grants department",
             status="pilot", deployment="on-prem", purpose="decision-support", provider="self-hosted",
             model="mistralai/Mistral-Small-3.1-24B-Instruct", country="FRA", region=SITE,
-            hardware="2 x H100 SXM (shared)", started=date(2026, 3, 15)),
+            hardware="2 x H100 SXM (shared)", started=date(2026, 3, 15), data_location="on-prem",
+            last_consultation=date(2026, 3, 2)),
     UseCase(slug="code-analysis", name="Nightly automated code analysis", team="Digital services - quality",
             status="production", deployment="on-prem", purpose="code-analysis", provider="self-hosted",
             model="Qwen/Qwen2.5-Coder-7B-Instruct", country="FRA", region=SITE, hardware="1 x H100 PCIe (dedicated)",
-            started=date(2026, 1, 5)),
+            started=date(2026, 1, 5), data_location="on-prem", last_consultation=date(2025, 12, 9)),
     UseCase(slug="tender-analysis", name="Tender documents analysis", team="Public procurement",
             status="production", deployment="api", purpose="tender-analysis", provider="mistralai",
-            model="mistral-large-latest", country="SWE", started=date(2026, 1, 15),
+            model="mistral-large-latest", country="SWE", started=date(2026, 1, 15), data_location="eu",
+            last_consultation=date(2025, 12, 9),
             description="Summaries and compliance checks of tender responses through the Mistral API."),
     UseCase(slug="workflow-automation", name="Mail triage and workflow automation", team="General secretariat",
             status="experiment", deployment="api", purpose="workflow-automation", provider="openai",
-            model="gpt-4o-mini", country="USA", started=date(2026, 4, 1)),
+            model="gpt-4o-mini", country="USA", started=date(2026, 4, 1), data_location="outside-eu"),
     UseCase(slug="data-analysis", name="Statistical data analysis assistant", team="Statistics office",
             status="pilot", deployment="api", purpose="data-analysis", provider="mistralai",
-            model="mistral-medium-latest", country="FRA", started=date(2026, 1, 10)),
+            model="mistral-medium-latest", country="FRA", started=date(2026, 1, 10), data_location="eu",
+            last_consultation=date(2025, 12, 9)),
 ]
 RETIRED = ("data-analysis", date(2026, 8, 14))
 
@@ -173,6 +178,10 @@ def _register(store) -> None:
     for uc in USE_CASES:
         if uc.slug not in known:
             register.add_use_case(store, uc)
+        elif register.get_use_case(store, uc.slug).data_location is None and uc.data_location:
+            # a demo database made before the transparency fields existed (migration 008)
+            register.edit_use_case(store, uc.slug, {"data_location": uc.data_location,
+                                                    "last_consultation": uc.last_consultation})
     slug, on = RETIRED
     if register.get_use_case(store, slug).status != "retired":
         register.retire_use_case(store, slug, on)

@@ -25,6 +25,14 @@ class Deployment(str, Enum):
     api = "api"
 
 
+class DataLocation(str, Enum):
+    """Where a use case's data is processed (the transparency register's field)."""
+
+    on_prem = "on-prem"
+    eu = "eu"
+    outside_eu = "outside-eu"
+
+
 class Purpose(str, Enum):
     code_assistance = "code-assistance"
     code_analysis = "code-analysis"
@@ -58,11 +66,13 @@ class UseCase:
     tags: tuple[str, ...] = field(default_factory=tuple)
     pue: float | None = None
     market_gco2e_per_kwh: float | None = None
+    data_location: str | None = None  # DataLocation value; None = not stated
+    last_consultation: date | None = None  # last consultation of staff representatives
 
     def to_json(self) -> dict:
         data = asdict(self)
         data["tags"] = list(self.tags)
-        for key in ("started", "retired"):
+        for key in ("started", "retired", "last_consultation"):
             data[key] = data[key].isoformat() if data[key] else None
         return data
 

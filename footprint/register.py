@@ -9,7 +9,7 @@ from datetime import date
 from footprint.errors import DuplicateError, NotFoundError, ValidationError
 from footprint.factors import validate_country
 from footprint.periods import parse_quarter
-from footprint.records import MAX_PUE, Benefit, Deployment, Purpose, Status, UseCase
+from footprint.records import MAX_PUE, Benefit, DataLocation, Deployment, Purpose, Status, UseCase
 from footprint.store import Store
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -19,6 +19,7 @@ _MAX_TEXT = 2000
 EDITABLE_FIELDS = (
     "name", "description", "team", "purpose", "status", "deployment", "provider", "model",
     "country", "region", "hardware", "started", "retired", "tags", "pue", "market_gco2e_per_kwh",
+    "data_location", "last_consultation",
 )
 
 
@@ -73,6 +74,8 @@ def _normalise(fields: dict) -> dict:
         out["status"] = _choice("status", out["status"], Status)
     if "deployment" in out:
         out["deployment"] = _choice("deployment", out["deployment"], Deployment)
+    if out.get("data_location") is not None:
+        out["data_location"] = _choice("data location", out["data_location"], DataLocation)
     if "purpose" in out:
         out["purpose"] = _choice("purpose", out["purpose"] or "other", Purpose)
     if out.get("country") is not None:
@@ -86,7 +89,7 @@ def _normalise(fields: dict) -> dict:
         for tag in tags:
             _text("tag", tag)
         out["tags"] = tags
-    for key in ("started", "retired"):
+    for key in ("started", "retired", "last_consultation"):
         if key in out and out[key] is not None and not isinstance(out[key], date):
             raise ValidationError(f"bad {key} date {out[key]!r}")
     return out

@@ -1,6 +1,6 @@
 INSERT INTO use_cases (slug, name, description, team, purpose, status, deployment, provider, model,
                        country, region, hardware, started, retired, tags, pue, market_gco2e_per_kwh,
-                       created_at, updated_at)
+                       data_location, last_consultation, created_at, updated_at)
 VALUES ($slug, $name, $description, $team, $purpose, $status, $deployment, $provider, $model,
         $country, $region, $hardware, $started, $retired, $tags, $pue, $market_gco2e_per_kwh,
-        now()::TIMESTAMP, now()::TIMESTAMP)
+        $data_location, $last_consultation, now()::TIMESTAMP, now()::TIMESTAMP)
