@@ -147,6 +147,53 @@ STRINGS = {
     "csv_header": ("slug,name,team,status,deployment,model,energy_kwh,energy_kwh_low,energy_kwh_high,gco2e,gco2e_low,"
                    "gco2e_high,gco2e_market,water_l,embodied_gco2e,measured_share,benefit_value,benefit_unit,"
                    "benefit_evidence,gco2e_per_benefit_unit,trend_gco2e_pct", None),
+    # --- transparency register and dashboard (issue 18)
+    "data_location": ("Where its data is processed", "Lieu de traitement des données"),
+    "data_location_on-prem": ("on-prem (own premises)", "sur site (locaux propres)"),
+    "data_location_eu": ("in the EU", "dans l'UE"), "data_location_outside-eu": ("outside the EU", "hors UE"),
+    "not_stated": ("not stated", "non renseigné"),
+    "last_consultation": ("Last consultation of staff representatives", "Dernière consultation des représentants du personnel"),
+    "never_consulted": ("no consultation recorded", "aucune consultation enregistrée"),
+    "purpose": ("Purpose", "Finalité"),
+    "provider": ("Provider", "Fournisseur"),
+    "started": ("Started", "Début"),
+    "retired_col": ("Retired", "Retrait"),
+    "data_quality": ("Data-quality notes", "Qualité des données"),
+    "dq_estimated": ("{p} of its energy is estimated from token counts (80 % interval shown).",
+                     "{p} de son énergie est estimée à partir des jetons (intervalle à 80 % indiqué)."),
+    "dq_modelled": ("{p} of its energy is modelled (CPU load × TDP, RAM model), not measured.",
+                    "{p} de son énergie est modélisée (charge CPU × TDP, modèle RAM), non mesurée."),
+    "dq_estimate_error": ("Estimate for model {m} failed: {e}", "L'estimation pour le modèle {m} a échoué : {e}"),
+    "dq_no_benefit": ("No benefit documented for this period: its impact cannot be weighed against one.",
+                      "Aucun bénéfice documenté sur la période : son impact ne peut être mis en regard d'aucun."),
+    "dq_no_data": ("No measurement or usage in this period.", "Aucune mesure ni usage sur cette période."),
+    "register": ("Transparency register", "Registre de transparence"),
+    "quarter": ("Quarter", "Trimestre"),
+    "show": ("Show", "Afficher"),
+    "all_teams": ("all teams", "toutes les équipes"),
+    "pareto": ("Carbon against benefit", "Carbone et bénéfice"),
+    "pareto_note": ("Each point is a use case: its carbon in the quarter against the benefit it claims, in its own "
+                    "unit (log scales). A use case on the front (ringed) has no other use case with the same benefit "
+                    "unit that claims more for less carbon.",
+                    "Chaque point est un cas d'usage : son carbone sur le trimestre et le bénéfice déclaré, dans sa "
+                    "propre unité (échelles logarithmiques). Un cas d'usage sur la frontière (cerclé) n'a aucun autre "
+                    "cas de même unité de bénéfice qui déclare plus pour moins de carbone."),
+    "on_front": ("On the Pareto front", "Sur la frontière de Pareto"),
+    "yes": ("yes", "oui"), "no": ("no", "non"),
+    "quarters_side": ("Quarters side by side", "Trimestres côte à côte"),
+    "what_changed": ("What changed and why", "Ce qui a changé, et pourquoi"),
+    "estimate_sources": ("Estimate sources", "Sources des estimations"),
+    "estimator_generation": ("Estimator generation", "Génération de l'estimateur"),
+    "changed_figure": ("{what}: {a} in {p} → {b} in {q} ({d})", "{what} : {a} en {p} → {b} en {q} ({d})"),
+    "changed_methods": ("Methods in {q}: added {add}; dropped {drop}", "Méthodes en {q} : ajoutées {add} ; retirées {drop}"),
+    "changed_benefit_unit": ("The benefit unit changed from {a} to {b}: per-unit figures are not comparable.",
+                             "L'unité de bénéfice est passée de {a} à {b} : les chiffres par unité ne sont pas comparables."),
+    "nothing_changed": ("No change in method; figures only.", "Aucun changement de méthode ; seuls les chiffres varient."),
+    "dashboard_note": ("Read-only view of the local database, per use case, never per person. Data still in a running "
+                       "collector's spool appears once a footprint command has ingested it.",
+                       "Vue en lecture seule de la base locale, par cas d'usage, jamais par personne. Les données encore "
+                       "dans le tampon d'un collecteur apparaissent dès qu'une commande footprint les a intégrées."),
+    "api_json": ("This quarter's report as JSON", "Le rapport de ce trimestre en JSON"),
 }
 
 UNITS = {
