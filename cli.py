@@ -709,6 +709,7 @@ class ReportFormat(str, Enum):
     md = "md"
     json = "json"
     csv = "csv"
+    boamps = "boamps"  # Boavizta BoAmps: a JSON array, one report per use case
 
 
 class ReportLang(str, Enum):
@@ -746,7 +747,7 @@ def report_cmd(
     allocate_idle: Annotated[bool, typer.Option("--allocate-idle", help="Share idle server energy out to the use cases it served.")] = False,
 ) -> None:
     """The quarterly CSR report: every use case's energy, carbon, water and embodied carbon against its benefit."""
-    from footprint.reports import build_report, check_target, render, write_atomic
+    from footprint.reports import check_target, report_text, write_atomic
 
     if output is not None:
         check_target(output)
@@ -756,8 +757,7 @@ def report_cmd(
         preload()  # matplotlib's import overlaps the accounting queries
     with open_db() as store:
         period = _report_period(store, quarter, start, end)
-        report = build_report(store, period, allocate_idle=allocate_idle)
-    text = render(report, fmt.value, lang.value)
+        text = report_text(store, period, fmt.value, lang.value, allocate_idle=allocate_idle)
     if output is None:
         sys.stdout.write(text)
         return

@@ -22,6 +22,11 @@ def _data_quarters(store: Store) -> list[str]:
     return [f"{y}-Q{q}" for y, q in store.execute(query).fetchall()]
 
 
+def data_quarters(store: Store) -> list[str]:
+    """Every quarter (YYYY-Qn, in order) with a measurement or a usage row."""
+    return _data_quarters(store)
+
+
 def default_period(store: Store, today: date | None = None) -> Period:
     """The last complete quarter (ended before today) that has measurements or usage."""
     today = today or date.today()

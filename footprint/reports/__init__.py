@@ -10,7 +10,7 @@ from footprint.errors import FootprintError, ValidationError
 from footprint.reports.build import build_report, report_dict
 from footprint.reports.i18n import check_lang
 
-FORMATS = ("html", "md", "json", "csv")
+FORMATS = ("html", "md", "json", "csv", "boamps")
 
 
 def render(report: dict, fmt: str, lang: str = "en") -> str:
@@ -27,11 +27,21 @@ def render(report: dict, fmt: str, lang: str = "en") -> str:
         from footprint.reports.md_report import render_md
 
         return render_md(report, lang)
+    if fmt == "boamps":
+        from footprint.reports.boamps import render_boamps
+
+        return render_boamps(report)
     if fmt == "html":
         from footprint.reports.html_report import render_html
 
         return render_html(report, lang)
     raise ValidationError(f"bad format {fmt!r}: expected one of {', '.join(FORMATS)}")
+
+
+def report_text(store, period, fmt: str = "json", lang: str = "en", *, allocate_idle: bool = False) -> str:
+    """The report of `period` rendered as `fmt`: what `footprint report` prints and the dashboard's
+    /api/report serves (one function, so the two are the same bytes)."""
+    return render(build_report(store, period, allocate_idle=allocate_idle), fmt, lang)
 
 
 def check_target(path: str | os.PathLike) -> Path:
@@ -76,4 +86,4 @@ def write_atomic(path: str | os.PathLike, text: str) -> Path:
     return target
 
 
-__all__ = ["FORMATS", "build_report", "check_target", "render", "report_dict", "write_atomic"]
+__all__ = ["FORMATS", "build_report", "check_target", "render", "report_dict", "report_text", "write_atomic"]

@@ -79,6 +79,7 @@ def report_dict(acc: Accounting, prev: Accounting | None) -> dict:
             "site": uc.region, "retired": uc.retired.isoformat() if uc.retired else None,
             "started": uc.started.isoformat() if uc.started else None,
             "data_location": uc.data_location,
+            "hardware": uc.hardware, "description": uc.description,
             "last_consultation": uc.last_consultation.isoformat() if uc.last_consultation else None,
             **_impacts(u.impacts),
             "benefit": u.benefit,

@@ -6,11 +6,11 @@ pay for DuckDB in the sidecar.
 
 from footprint.store.paths import resolve_db_path
 
-__all__ = ["LATEST_SCHEMA_VERSION", "Store", "open_store", "resolve_db_path", "sql"]
+__all__ = ["LATEST_SCHEMA_VERSION", "Store", "open_store", "open_store_readonly", "resolve_db_path", "sql"]
 
 
 def __getattr__(name: str):
-    if name in ("LATEST_SCHEMA_VERSION", "Store", "open_store", "sql"):
+    if name in ("LATEST_SCHEMA_VERSION", "Store", "open_store", "open_store_readonly", "sql"):
         from footprint.store import db
 
         return getattr(db, name)

@@ -107,13 +107,13 @@ def _lock_timeout_s(explicit: float | None) -> float:
         return DEFAULT_LOCK_TIMEOUT_S
 
 
-def _connect(path: Path, lock_timeout_s: float) -> duckdb.DuckDBPyConnection:
+def _connect(path: Path, lock_timeout_s: float, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     # Offline: never autoload or autoinstall an extension from the network.
     config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     deadline = time.monotonic() + lock_timeout_s
     while True:
         try:
-            return duckdb.connect(str(path), config=config)
+            return duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.IOException as exc:
             text = str(exc)
             if "lock" in text.lower():
@@ -197,3 +197,32 @@ def open_store(path: str | os.PathLike | None = None, *, lock_timeout_s: float |
         conn.close()
         raise
     return store
+
+
+def open_store_readonly(path: str | os.PathLike | None = None, *, lock_timeout_s: float | None = None) -> Store:
+    """Open an existing database read-only (the dashboard): no migration, no spool drain, nothing written.
+
+    Hold it briefly: while it is open, a writing command waits for it (DuckDB locks the file)."""
+    db_path = resolve_db_path(path)
+    if not db_path.is_file():
+        raise DatabaseError(f"no database at {db_path}: run `footprint demo` or register a use case first")
+    if not os.access(db_path, os.R_OK):
+        raise DatabaseError(f"cannot open database {db_path}: permission denied")
+    conn = _connect(db_path, _lock_timeout_s(lock_timeout_s), read_only=True)
+    try:
+        current = _schema_version(conn)
+    except duckdb.Error as exc:
+        conn.close()
+        raise DatabaseError(f"cannot use database {db_path}: {str(exc).splitlines()[0]}") from None
+    if current != LATEST_SCHEMA_VERSION:
+        conn.close()
+        if current > LATEST_SCHEMA_VERSION:
+            raise SchemaTooNewError(
+                f"database {db_path} has schema version {current}, newer than this footprint understands "
+                f"({LATEST_SCHEMA_VERSION}); upgrade footprint"
+            )
+        raise DatabaseError(
+            f"database {db_path} has schema version {current}, older than this footprint's ({LATEST_SCHEMA_VERSION}): "
+            "run any footprint command that opens it (e.g. `footprint usecase list`) once to migrate it"
+        )
+    return Store(db_path, conn)
