@@ -776,6 +776,22 @@ def demo_cmd() -> None:
     typer.echo("next: footprint report --quarter 2026-Q3 -o report.html")
 
 
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback only unless --allow-remote).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8765,
+    allow_remote: Annotated[bool, typer.Option("--allow-remote", help="Allow a non-loopback address (the dashboard has no login).")] = False,
+    lang: Annotated[ReportLang, typer.Option("--lang", help="Language of the dashboard.")] = ReportLang.en,
+) -> None:
+    """Read-only transparency dashboard over the database: the register, each use case, carbon against benefit."""
+    from footprint.web.server import check_host, serve
+
+    if check_host(host, port, allow_remote):
+        notice(f"warning: serving on {host}, reachable from other machines, without login (--allow-remote)")
+    notice(f"serving the register on http://{host}:{port}/ (read-only; stop with Ctrl-C)")
+    serve(state.db, host, port, lang.value)
+
+
 @app.command("compare")
 def compare_cmd(
     slugs: Annotated[list[str], typer.Argument(help="Use cases to compare (two or more).")],
