@@ -144,3 +144,22 @@ def test_help_and_json_report_do_not_import_the_web_stack(demo_db):
     for args in (["--help"], ["--db", str(demo_db), "report", "--quarter", "2026-Q3", "--format", "json"]):
         result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120)
         assert "LOADED []" in result.stderr, (args, result.stderr[-300:])
+
+
+def test_french_dashboard(demo_db):
+    with serving(demo_db, "--lang", "fr") as (base, _):
+        page = get(base + "/?quarter=2026-Q3")[2].decode()
+        assert '<html lang="fr">' in page and "Registre de transparence" in page and "hors UE" in page
+        assert "Dernière consultation des représentants du personnel" in page
+        assert get(base + "/use-case/doc-gen")[0] == 200 and get(base + "/pareto")[0] == 200
+
+
+def test_a_register_without_any_data_still_shows(tmp_path):
+    db = tmp_path / "empty.duckdb"
+    footprint(db, "usecase", "add", "idea-only", "--name", "Just an idea", "--team", "IT", "--status", "idea",
+              "--deployment", "on-prem", "--data-location", "on-prem")
+    with serving(db) as (base, _):
+        status, _, body = get(base + "/")
+        assert status == 200 and 'data-slug="idea-only"' in body.decode()
+        assert get(base + "/use-case/idea-only")[0] == 200 and get(base + "/pareto")[0] == 200
+        assert get(base + "/api/report")[0] == 404  # no complete quarter with data: the CLI's message, as JSON
