@@ -8,14 +8,13 @@ from footprint.reports.i18n import quantity, t
 
 
 def render_html(report: dict, lang: str = "en", charts: list[tuple[str, str]] | None = None) -> str:
-    from footprint.reports.templating import environment, render_template
+    from footprint.reports.templating import render_template
 
     if charts is None:
         from footprint.reports.plots import charts as make_charts
 
         charts = make_charts(report, lang)
-    environment().globals.setdefault("change_kpi", change_kpi)
-    return render_template("report.html", report=report, lang=lang, charts=charts)
+    return render_template("report.html", report=report, lang=lang, charts=charts, change_kpi=change_kpi)
 
 
 def change_kpi(report: dict, lang: str) -> list[tuple[str, str]]:
