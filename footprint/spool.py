@@ -120,6 +120,12 @@ def _check(record: IntervalRecord) -> None:
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or not math.isfinite(value) or value < 0):
             raise ValueError(f"bad {name}")
+    ratio = record.gpu_crosscheck_ratio
+    if ratio is not None and (isinstance(ratio, bool) or not isinstance(ratio, (int, float))
+                              or not math.isfinite(ratio) or ratio < 0):
+        raise ValueError("bad gpu_crosscheck_ratio")
+    if record.gpu_crosscheck_disagrees is not None and not isinstance(record.gpu_crosscheck_disagrees, bool):
+        raise ValueError("bad gpu_crosscheck_disagrees")
     for token in record.tokens:
         if not (isinstance(token.use_case, str) and token.use_case and isinstance(token.model, str)
                 and all(_is_count(getattr(token, n)) for n in ("input_tokens", "output_tokens", "requests"))):

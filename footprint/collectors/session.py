@@ -210,8 +210,12 @@ class Instruments:
         return not self._thread.is_alive()
 
     def sample(self) -> None:
-        if self.ready and self.meter is not None:
+        if not self.ready:
+            return
+        if self.meter is not None:
             self.meter.sample()
+        if self.gpus is not None:
+            self.gpus.sample()
 
     def close(self) -> None:
         self.wait()
@@ -306,6 +310,12 @@ class IntervalCollector:
             sum(t.requests for t in tokens) if has_requests else None,
         )
 
+    def _spool(self, record: IntervalRecord) -> None:
+        """The one place a finished record leaves the collector: to the spool (written each interval)."""
+        self.writer.append(record)
+        self.writer.flush()
+        self.records.append(record)
+
     def record(self, end: tuple[datetime, float] | None = None) -> IntervalRecord:
         """Close the current interval (now, or at `end` = (wall, monotonic) taken when a job ended):
         read every instrument, append the record, flush the spool."""
@@ -343,10 +353,10 @@ class IntervalCollector:
             output_tokens=output_tokens,
             requests=requests,
             tokens=tokens,
+            gpu_crosscheck_ratio=gpu.crosscheck_ratio,
+            gpu_crosscheck_disagrees=gpu.crosscheck_disagrees,
         )
-        self.writer.append(record)
-        self.writer.flush()
-        self.records.append(record)
+        self._spool(record)
         self._start_wall, self._start_mono = end_wall, end_mono
         return record
 
