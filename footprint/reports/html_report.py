@@ -141,6 +141,9 @@ def render_html(report: dict, lang: str = "en", charts: list[tuple[str, str]] | 
         else:
             facts.append((t("benefit", lang), f'<span class="flag">{_e(t("no_benefit", lang))}</span>'))
         facts.append((t("trend", lang), _trend(u, lang)))
+        if u.get("gpu_crosscheck_disagreements"):  # issue 16
+            facts.append((t("gpu_crosscheck", lang), '<span class="flag">'
+                          + _e(t("gpu_crosscheck_note", lang, n=u["gpu_crosscheck_disagreements"])) + "</span>"))
         if u["methods"]:
             facts.append((t("methods", lang), ", ".join(f"<code>{_e(m)}</code>" for m in u["methods"])))
         w("<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{v}</td></tr>" for k, v in facts) + "</table></section>")

@@ -147,6 +147,12 @@ STRINGS = {
     "csv_header": ("slug,name,team,status,deployment,model,energy_kwh,energy_kwh_low,energy_kwh_high,gco2e,gco2e_low,"
                    "gco2e_high,gco2e_market,water_l,embodied_gco2e,measured_share,benefit_value,benefit_unit,"
                    "benefit_evidence,gco2e_per_benefit_unit,trend_gco2e_pct", None),
+    # issue 16: intervals whose GPU energy counter and NVML power usage disagreed by more than 10%
+    "gpu_crosscheck": ("GPU cross-check", "Contrôle croisé GPU"),
+    "gpu_crosscheck_note": ("{n} interval(s) where the GPU energy counter and NVML power usage disagreed by more than "
+                            "10% (the counter is kept; check the host with footprint doctor --gpu-check)",
+                            "{n} intervalle(s) où le compteur d'énergie GPU et la puissance NVML diffèrent de plus de "
+                            "10\u00a0% (le compteur est retenu ; vérifier l'hôte avec footprint doctor --gpu-check)"),
 }
 
 UNITS = {
