@@ -336,6 +336,10 @@ class NvmlGpuDevices(GpuDevices):
         except pynvml.NVMLError:
             pass
 
+    def device_facts(self) -> list[dict]:
+        """`describe()` plus each device's NVML handle (for `doctor --gpu-check`)."""
+        return [dict(facts, handle=d.handle) for facts, d in zip(self.describe(), self._devices)]
+
     def describe(self) -> list[dict]:
         return [
             {"index": d.index, "name": d.name, "uuid": d.uuid, "energy_counter": d.source == SOURCE_COUNTER,
@@ -343,6 +347,35 @@ class NvmlGpuDevices(GpuDevices):
              "crosscheck": d.crosscheck}
             for d in self._devices
         ]
+
+
+def sources_offered(handle) -> dict:
+    """Each source this device answers, as a reader: the counter in J, power usage and the field in W
+    (a reader returns None when a read fails)."""
+    def counter_j():
+        try:
+            return mj_to_j(pynvml.nvmlDeviceGetTotalEnergyConsumption(handle))
+        except pynvml.NVMLError:
+            return None
+
+    def usage_w():
+        try:
+            return mw_to_w(pynvml.nvmlDeviceGetPowerUsage(handle))
+        except pynvml.NVMLError:
+            return None
+
+    def field_w():
+        try:
+            value = _field_power_mw(handle)
+        except pynvml.NVMLError:
+            return None
+        return None if value is None else mw_to_w(value)
+
+    readers = {}
+    for name, reader in ((SOURCE_COUNTER, counter_j), (SOURCE_USAGE, usage_w), (SOURCE_FIELD, field_w)):
+        if reader() is not None:
+            readers[name] = reader
+    return readers
 
 
 def _has_usage(handle) -> bool:
