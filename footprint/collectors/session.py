@@ -277,6 +277,8 @@ class IntervalCollector:
             slot[2] += requests
 
     def _tokens(self) -> tuple[tuple[TokenCount, ...], int | None, int | None, int | None]:
+        if self.scraper is None and not self._api_tokens:  # a plain sidecar: no token source at all
+            return (), None, None, None
         from footprint.collectors.tokens import token_counts
 
         rows: list[TokenCount] = []
@@ -384,6 +386,15 @@ def _wait_loop(done: threading.Event, interval_s: float, collector: IntervalColl
                 next_sample = now + sample_every
 
 
+def _freeze_startup_objects() -> None:
+    """Move what start-up allocated (imports: CodeCarbon, psutil, NVML bindings) out of the garbage
+    collector's reach: a long-running sidecar's full collections then scan only its own few objects."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 @dataclass(frozen=True)
 class MonitorSummary:
     records: int
@@ -419,6 +430,8 @@ def monitor(*, use_case: str, db_path=None, interval_s: float = DEFAULT_INTERVAL
         collector.begin(begin_wall, begin_mono)
         if scraper is not None and scraper.last_error and notice:
             notice(f"metrics: cannot read {metrics_url} ({scraper.last_error}); will retry each interval")
+        instruments.wait()
+        _freeze_startup_objects()
         _wait_loop(stop, interval_s, collector)
         collector.record()
     finally:
