@@ -71,9 +71,11 @@ def _quiet_codecarbon() -> None:
 
 
 def _codecarbon_version() -> str:
-    from importlib.metadata import version
+    # The package's own attribute: importlib.metadata (and email) would stay in a sidecar's memory, and
+    # the meter imports codecarbon anyway.
+    import codecarbon
 
-    return version("codecarbon")
+    return codecarbon.__version__
 
 
 def _host() -> str:

@@ -55,10 +55,10 @@ def start_use_case_check(db_path, slugs, *, in_child: bool = False, notice: Noti
     thread (forking a threaded process is unsafe); otherwise the check runs here, before returning.
     """
     from footprint.errors import DatabaseLockedError
-    from footprint.store.db import ENV_LOCK_TIMEOUT
 
-    # A collector waits less than other commands ($FOOTPRINT_LOCK_TIMEOUT, else 5 s): a job is waiting.
-    timeout = None if os.environ.get(ENV_LOCK_TIMEOUT) else COLLECTOR_LOCK_TIMEOUT_S
+    # The lock timeout is resolved where the store is opened (the child): importing footprint.store.db
+    # here would map DuckDB (~15 MB) into a sidecar that never opens the database.
+    timeout = _COLLECTOR_TIMEOUT
     if in_child and hasattr(os, "fork") and threading.active_count() == 1:
         wait_child = _validate_in_child(db_path, slugs, timeout)
     else:
@@ -84,10 +84,19 @@ def start_use_case_check(db_path, slugs, *, in_child: bool = False, notice: Noti
     return finish
 
 
-def validate_use_cases(db_path, slugs, *, lock_timeout_s: float | None = None) -> None:
+_COLLECTOR_TIMEOUT = "collector"  # the collector's own default, resolved by validate_use_cases
+
+
+def validate_use_cases(db_path, slugs, *, lock_timeout_s: float | None | str = None) -> None:
     """Open the database briefly (which also drains the spool), check the use cases, close it."""
     from footprint.register import require_use_cases
     from footprint.store import open_store
+
+    if lock_timeout_s == _COLLECTOR_TIMEOUT:
+        from footprint.store.db import ENV_LOCK_TIMEOUT
+
+        # A collector waits less than other commands ($FOOTPRINT_LOCK_TIMEOUT, else 5 s): a job is waiting.
+        lock_timeout_s = None if os.environ.get(ENV_LOCK_TIMEOUT) else COLLECTOR_LOCK_TIMEOUT_S
 
     with open_store(db_path, lock_timeout_s=lock_timeout_s) as store:
         require_use_cases(store, sorted(set(slugs)))
