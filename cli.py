@@ -439,8 +439,25 @@ def measurements_cmd(
 
 
 @app.command("doctor")
-def doctor_cmd(as_json: JsonOpt = False) -> None:
+def doctor_cmd(
+    as_json: JsonOpt = False,
+    gpu_check: Annotated[
+        Optional[float], typer.Option("--gpu-check", help="Read every selected GPU this long with each NVML source and print their agreement.", metavar="SECONDS")
+    ] = None,
+    gpus: Annotated[
+        Optional[str], typer.Option("--gpus", help="GPUs for --gpu-check: indices and/or GPU- UUIDs (default: $CUDA_VISIBLE_DEVICES, else all).", metavar="LIST")
+    ] = None,
+) -> None:
     """What can be measured here and how: NVML, CodeCarbon's CPU/RAM method, database and spool."""
+    if gpu_check is not None:
+        from footprint.collectors.gpu.check import format_check, gpu_check as check_gpus
+
+        result = check_gpus(gpu_check, gpus)
+        if as_json:
+            print_json(result)
+        else:
+            typer.echo(format_check(result))
+        return
     from footprint.doctor import diagnose, format_report
 
     report = diagnose(_db_path())

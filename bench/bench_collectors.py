@@ -1,6 +1,7 @@
 """Collector costs: `footprint run -- true` added wall time, `monitor --interval 1` CPU share and RSS
 side by side with a bare CodeCarbon OfflineEmissionsTracker at the same interval, and NVML counter vs
-integrated instant power on a fake device driven by a known power trace.
+integrated instant power on a fake device driven by a known power trace, and the aliasing case of a
+periodic load (power usage vs the instant field).
 
     python bench/bench_collectors.py [--quick]
 """
@@ -54,9 +55,9 @@ def run_overhead(repeat: int = 10, env: dict | None = None) -> list[dict]:
     added = wrapped - bare
     beyond = wrapped - listing
     return [
-        # Issue 9's target is 1.5 s; issue 4's 0.3 s goal is shown in the target text, and the next row
-        # says how far the part footprint controls (beyond the use-case check) is from it.
-        row("run: added wall time (run -- true minus true)", added, "s", "< 1.5 s (goal 0.3 s)", added < 1.5,
+        # Issue 16's target: under 0.4 s added (issue 9's was 1.5 s). The next row says how much of it
+        # is beyond the use-case check (opening the store, as `usecase list` does).
+        row("run: added wall time (run -- true minus true)", added, "s", "< 0.4 s", added < 0.4,
             reference=bare, ratio=wrapped / bare),
         # the part of it that is not the use-case check (opening the store, as `usecase list` does)
         row("run: wall time beyond opening the store (run -- true minus usecase list)", beyond, "s", "<= 0.3 s",
@@ -107,10 +108,14 @@ def monitor_cost(seconds: float = 30.0, warmup_s: float = 4.0) -> list[dict]:
                     proc.kill()
     m_cpu, r_cpu = share[mon.pid], share[ref.pid]
     m_rss, r_rss = rss[mon.pid], rss[ref.pid]
+    ratio = m_cpu / r_cpu if r_cpu else None
+    # Issue 16: < 0.2% of a core, < 60 MB, and at most half the tracker's CPU in the same run.
+    # CPU times come in 10 ms ticks: 60 s (the full run) resolve 0.017% of a core.
     return [
-        row(f"sidecar: monitor --interval 1, CPU over {seconds:g} s", m_cpu, "% of one core", "< 0.5%", m_cpu < 0.5,
-            reference=r_cpu, ratio=m_cpu / r_cpu if r_cpu else None),
-        row("sidecar: monitor --interval 1, RSS", m_rss, "MB", "< 150 MB", m_rss < 150, reference=r_rss, ratio=m_rss / r_rss),
+        row(f"sidecar: monitor --interval 1, CPU over {seconds:g} s", m_cpu, "% of one core",
+            "< 0.2% and <= 0.5x tracker", m_cpu < 0.2 and ratio is not None and ratio <= 0.5,
+            reference=r_cpu, ratio=ratio),
+        row("sidecar: monitor --interval 1, RSS", m_rss, "MB", "< 60 MB", m_rss < 60, reference=r_rss, ratio=m_rss / r_rss),
     ]
 
 
@@ -166,10 +171,71 @@ def nvml_agreement(seconds: float = 60.0, poll_s: float = 0.05) -> list[dict]:
                 reference=e_counter, ratio=e_power / e_counter)]
 
 
+def nvml_aliasing(seconds: int = 12) -> list[dict]:
+    """The H200 aliasing case on a fake device: a periodic load (20 ms at 730 W every 100 ms) read by
+    the counter, by power usage (a 1 s average) polled at 0.5 s and by the instant field polled at
+    100 ms in step with the load. Shows why the fallback order puts power usage before the field."""
+    import pynvml
+
+    from footprint.collectors.gpu.nvml import NvmlGpuDevices
+
+    clock_t = [0.0]
+    fine = [0.0]
+    for ms in range(seconds * 1000 + 1):
+        fine.append(fine[-1] + (730.0 if ms % 100 < 20 else 150.0) / 1000)
+
+    def energy_j(t):
+        return fine[round(t * 1000)]
+
+    def usage_mw(handle):
+        t = clock_t[0]
+        span = min(1.0, t)
+        return int(150_000 if span <= 0 else (energy_j(t) - energy_j(t - span)) / span * 1000)
+
+    def field_values(handle, fields):
+        values = (pynvml.c_nvmlFieldValue_t * 1)()
+        values[0].nvmlReturn = pynvml.NVML_SUCCESS
+        values[0].valueType = pynvml.NVML_VALUE_TYPE_UNSIGNED_INT
+        values[0].value.uiVal = 730_000 if round(clock_t[0] * 1000) % 100 < 20 else 150_000
+        return values
+
+    def not_supported(*_):
+        raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_SUPPORTED)
+
+    patches = dict(
+        nvmlInit=lambda: None, nvmlShutdown=lambda: None, nvmlSystemGetDriverVersion=lambda: "fake",
+        nvmlDeviceGetCount=lambda: 2, nvmlDeviceGetHandleByIndex=lambda i: i,
+        nvmlDeviceGetUUID=lambda h: f"GPU-{h}", nvmlDeviceGetName=lambda h: "NVIDIA H200",
+        nvmlDeviceGetArchitecture=lambda h: pynvml.NVML_DEVICE_ARCH_HOPPER,
+        nvmlDeviceGetTotalEnergyConsumption=not_supported, nvmlDeviceGetFieldValues=field_values,
+        nvmlDeviceGetPowerUsage=lambda h: usage_mw(h) if h == 0 else not_supported(),
+    )
+    with mock.patch.multiple(pynvml, **patches):
+        clock = lambda: clock_t[0]  # noqa: E731
+        by_usage = NvmlGpuDevices("0", clock=clock, start_poller=False)
+        by_field = NvmlGpuDevices("1", clock=clock, start_poller=False)
+        by_usage.start()
+        by_field.start()
+        for step in range(1, seconds * 10 + 1):
+            clock_t[0] = step / 10
+            by_field.poll_once()
+            if step % 5 == 0:
+                by_usage.poll_once()
+        e_usage, e_field = by_usage.read().energy_j, by_field.read().energy_j
+    truth = energy_j(seconds)
+    return [
+        row("NVML fake periodic load: power usage (0.5 s poll) vs counter", abs(e_usage / truth - 1) * 100, "%",
+            "< 3%", abs(e_usage / truth - 1) < 0.03, reference=truth, ratio=e_usage / truth),
+        row("NVML fake periodic load: instant field (100 ms poll) vs counter, the aliasing", abs(e_field / truth - 1) * 100,
+            "%", "informative (why it is the last fallback)", True, reference=truth, ratio=e_field / truth),
+    ]
+
+
 def run(quick: bool = False) -> list[dict]:
     rows = run_overhead(repeat=5 if quick else 15)
     rows += monitor_cost(seconds=15 if quick else 60)
     rows += nvml_agreement()
+    rows += nvml_aliasing()
     return rows
 
 

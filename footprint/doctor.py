@@ -1,8 +1,9 @@
 """`footprint doctor`: what this host can measure and how, without opening the database.
 
-Reports NVML (library, driver, each GPU's name, UUID and whether its energy counter works),
+Reports NVML (library, driver, each GPU's name, UUID, architecture, source and cross-check),
 CodeCarbon's CPU/RAM method and CPU model (detecting and caching it if needed: ~1.5 s once),
 the database path and file modes, and the spool's state. Read-only: it never drains the spool.
+`doctor --gpu-check SECONDS` (footprint.collectors.gpu.check) reads every NVML source side by side.
 """
 
 from __future__ import annotations
@@ -110,7 +111,10 @@ def format_report(report: dict) -> str:
                      f"{len(nvml['gpus'])} GPU(s)")
         for gpu in nvml["gpus"]:
             how = "energy counter (measured:nvml-counter)" if gpu["energy_counter"] else f"power polling ({gpu['source']}, measured:nvml-power)"
-            lines.append(f"  GPU {gpu['index']}: {gpu['name']} {gpu['uuid']}: {how}")
+            if gpu.get("crosscheck"):
+                how += ", cross-checked against power usage each interval"
+            arch = gpu.get("architecture") or "architecture unknown"
+            lines.append(f"  GPU {gpu['index']}: {gpu['name']} {gpu['uuid']}: {how} ({arch})")
         if nvml["notice"]:
             lines.append(f"  note: {nvml['notice']}")
     cc = report["codecarbon"]

@@ -21,6 +21,9 @@ def _check(record: IntervalRecord) -> None:
         value = getattr(record, name)
         if value is not None and (not math.isfinite(value) or value < 0):
             raise ValidationError(f"record {record.record_id}: {name} {value!r} is not a finite energy >= 0")
+    ratio = record.gpu_crosscheck_ratio
+    if ratio is not None and (not math.isfinite(ratio) or ratio < 0):
+        raise ValidationError(f"record {record.record_id}: gpu_crosscheck_ratio {ratio!r} is not a finite ratio >= 0")
 
 
 def _column(values: list, kind: str):
@@ -35,7 +38,7 @@ def _column(values: list, kind: str):
 
 
 _KINDS = {"gpu_j": "float", "cpu_j": "float", "ram_j": "float", "input_tokens": "int", "output_tokens": "int",
-          "requests": "int"}
+          "requests": "int", "gpu_crosscheck_ratio": "float"}
 
 
 def insert_records(store: Store, records: Iterable[IntervalRecord]) -> int:

@@ -168,3 +168,7 @@ class IntervalRecord:
     output_tokens: int | None = None
     requests: int | None = None
     tokens: tuple[TokenCount, ...] = ()
+    # GPU cross-check (issue 16): counter energy / integrated nvmlDeviceGetPowerUsage energy over the
+    # interval, None when nothing was cross-checked; `disagrees` when they differ by more than 10%.
+    gpu_crosscheck_ratio: float | None = None
+    gpu_crosscheck_disagrees: bool | None = None

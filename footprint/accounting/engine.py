@@ -291,6 +291,10 @@ def account(
                 _estimate_group(g, use_cases, profile_of, estimate, year, buckets, estimates, warnings, book)
                 all_methods.add("estimated:tokens")
 
+    # intervals whose GPU counter and power usage disagreed, per use case (data-quality note, issue 16)
+    disagreements = {r["use_case"]: int(r["disagreements"])
+                     for r in store.rows_as_dicts("report/gpu_crosscheck_disagreements", params)}
+
     # --- per use case results ---------------------------------------------------------------
     results = []
     for slug in sorted(use_cases):
@@ -308,6 +312,7 @@ def account(
             hosts=tuple(sorted(uc_hosts.get(slug, ()))), methods=tuple(sorted(methods)),
             estimates=tuple(estimates.get(slug, ())), measured_uj=uc_measured_uj.get(slug, 0),
             idle_allocated_uj=uc_from_idle.get(slug, 0),
+            gpu_crosscheck_disagreements=disagreements.get(slug, 0),
         ))
 
     idle_only = buckets["idle"].impacts if "idle" in buckets else Impacts()

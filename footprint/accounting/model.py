@@ -73,6 +73,7 @@ class UseCaseResult:
     estimates: tuple[EstimateGroup, ...]
     measured_uj: int  # IT energy allocated from measurements, exact (microjoules)
     idle_allocated_uj: int  # of which idle energy given by --allocate-idle
+    gpu_crosscheck_disagreements: int = 0  # intervals whose GPU counter and power usage disagreed (issue 16)
 
     @property
     def slug(self) -> str:

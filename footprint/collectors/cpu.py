@@ -71,9 +71,11 @@ def _quiet_codecarbon() -> None:
 
 
 def _codecarbon_version() -> str:
-    from importlib.metadata import version
+    # The package's own attribute: importlib.metadata (and email) would stay in a sidecar's memory, and
+    # the meter imports codecarbon anyway.
+    import codecarbon
 
-    return version("codecarbon")
+    return codecarbon.__version__
 
 
 def _host() -> str:
@@ -229,8 +231,11 @@ class CpuRamMeter:
 
     def __init__(self, profile: CpuProfile):
         # Importing these runs CodeCarbon's package init (nvidia-smi/rocm-smi probes: cheap when absent).
+        from codecarbon.core.units import Energy, Time
         from codecarbon.external.hardware import CPU
         from codecarbon.external.ram import RAM
+
+        self._energy_type, self._time_type = Energy, Time
 
         _quiet_codecarbon()
 
@@ -249,6 +254,10 @@ class CpuRamMeter:
         with self._lock:
             self._cpu.start()
             self._ram.start()
+            # CodeCarbon's RAM model in machine mode depends only on the installed memory: computed
+            # once (its per-call psutil.virtual_memory() and DIMM estimate were a third of a 1 s
+            # sidecar's CPU time), then energy = that power x time, with CodeCarbon's own units.
+            self._ram_power = self._ram.total_power()
             self._last = time.perf_counter()
 
     def sample(self) -> None:
@@ -265,7 +274,8 @@ class CpuRamMeter:
             now = time.perf_counter()
             duration, self._last = now - self._last, now
             _, cpu_energy = self._cpu.measure_power_and_energy(last_duration=duration)
-            _, ram_energy = self._ram.measure_power_and_energy(last_duration=duration)
+            ram_energy = self._energy_type.from_power_and_time(power=self._ram_power,
+                                                               time=self._time_type.from_seconds(duration))
         return CpuRamReading(
             cpu_j=max(0.0, kwh_to_j(cpu_energy.kWh)),
             ram_j=max(0.0, kwh_to_j(ram_energy.kWh)),

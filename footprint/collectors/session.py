@@ -55,10 +55,10 @@ def start_use_case_check(db_path, slugs, *, in_child: bool = False, notice: Noti
     thread (forking a threaded process is unsafe); otherwise the check runs here, before returning.
     """
     from footprint.errors import DatabaseLockedError
-    from footprint.store.db import ENV_LOCK_TIMEOUT
 
-    # A collector waits less than other commands ($FOOTPRINT_LOCK_TIMEOUT, else 5 s): a job is waiting.
-    timeout = None if os.environ.get(ENV_LOCK_TIMEOUT) else COLLECTOR_LOCK_TIMEOUT_S
+    # The lock timeout is resolved where the store is opened (the child): importing footprint.store.db
+    # here would map DuckDB (~15 MB) into a sidecar that never opens the database.
+    timeout = _COLLECTOR_TIMEOUT
     if in_child and hasattr(os, "fork") and threading.active_count() == 1:
         wait_child = _validate_in_child(db_path, slugs, timeout)
     else:
@@ -84,10 +84,19 @@ def start_use_case_check(db_path, slugs, *, in_child: bool = False, notice: Noti
     return finish
 
 
-def validate_use_cases(db_path, slugs, *, lock_timeout_s: float | None = None) -> None:
+_COLLECTOR_TIMEOUT = "collector"  # the collector's own default, resolved by validate_use_cases
+
+
+def validate_use_cases(db_path, slugs, *, lock_timeout_s: float | None | str = None) -> None:
     """Open the database briefly (which also drains the spool), check the use cases, close it."""
     from footprint.register import require_use_cases
     from footprint.store import open_store
+
+    if lock_timeout_s == _COLLECTOR_TIMEOUT:
+        from footprint.store.db import ENV_LOCK_TIMEOUT
+
+        # A collector waits less than other commands ($FOOTPRINT_LOCK_TIMEOUT, else 5 s): a job is waiting.
+        lock_timeout_s = None if os.environ.get(ENV_LOCK_TIMEOUT) else COLLECTOR_LOCK_TIMEOUT_S
 
     with open_store(db_path, lock_timeout_s=lock_timeout_s) as store:
         require_use_cases(store, sorted(set(slugs)))
@@ -210,8 +219,12 @@ class Instruments:
         return not self._thread.is_alive()
 
     def sample(self) -> None:
-        if self.ready and self.meter is not None:
+        if not self.ready:
+            return
+        if self.meter is not None:
             self.meter.sample()
+        if self.gpus is not None:
+            self.gpus.sample()
 
     def close(self) -> None:
         self.wait()
@@ -273,6 +286,8 @@ class IntervalCollector:
             slot[2] += requests
 
     def _tokens(self) -> tuple[tuple[TokenCount, ...], int | None, int | None, int | None]:
+        if self.scraper is None and not self._api_tokens:  # a plain sidecar: no token source at all
+            return (), None, None, None
         from footprint.collectors.tokens import token_counts
 
         rows: list[TokenCount] = []
@@ -305,6 +320,12 @@ class IntervalCollector:
             sum(t.output_tokens for t in tokens),
             sum(t.requests for t in tokens) if has_requests else None,
         )
+
+    def _spool(self, record: IntervalRecord) -> None:
+        """The one place a finished record leaves the collector: to the spool (written each interval)."""
+        self.writer.append(record)
+        self.writer.flush()
+        self.records.append(record)
 
     def record(self, end: tuple[datetime, float] | None = None) -> IntervalRecord:
         """Close the current interval (now, or at `end` = (wall, monotonic) taken when a job ended):
@@ -343,10 +364,10 @@ class IntervalCollector:
             output_tokens=output_tokens,
             requests=requests,
             tokens=tokens,
+            gpu_crosscheck_ratio=gpu.crosscheck_ratio,
+            gpu_crosscheck_disagrees=gpu.crosscheck_disagrees,
         )
-        self.writer.append(record)
-        self.writer.flush()
-        self.records.append(record)
+        self._spool(record)
         self._start_wall, self._start_mono = end_wall, end_mono
         return record
 
@@ -372,6 +393,15 @@ def _wait_loop(done: threading.Event, interval_s: float, collector: IntervalColl
             next_sample += sample_every
             if next_sample <= now:
                 next_sample = now + sample_every
+
+
+def _freeze_startup_objects() -> None:
+    """Move what start-up allocated (imports: CodeCarbon, psutil, NVML bindings) out of the garbage
+    collector's reach: a long-running sidecar's full collections then scan only its own few objects."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass(frozen=True)
@@ -409,6 +439,8 @@ def monitor(*, use_case: str, db_path=None, interval_s: float = DEFAULT_INTERVAL
         collector.begin(begin_wall, begin_mono)
         if scraper is not None and scraper.last_error and notice:
             notice(f"metrics: cannot read {metrics_url} ({scraper.last_error}); will retry each interval")
+        instruments.wait()
+        _freeze_startup_objects()
         _wait_loop(stop, interval_s, collector)
         collector.record()
     finally:

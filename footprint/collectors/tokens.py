@@ -19,8 +19,6 @@ baseline, so the next successful scrape carries them.
 from __future__ import annotations
 
 import math
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 
 from footprint.errors import ValidationError
@@ -133,6 +131,8 @@ class TokenScraper:
         self.last_error: str | None = None
 
     def fetch(self) -> str:
+        import urllib.request  # lazy: ~7 MB of RSS (http.client, email, ssl) a sidecar without --metrics-url never needs
+
         request = urllib.request.Request(self.url, headers={"Accept": "text/plain"})
         with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
             return response.read().decode("utf-8", errors="replace")
@@ -141,7 +141,7 @@ class TokenScraper:
         """The tokens since the previous successful scrape; None for the baseline or a failure."""
         try:
             counters = parse_counters(self.fetch())
-        except (OSError, urllib.error.URLError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # urllib.error.URLError is an OSError
             self.failures += 1
             self.last_error = str(exc)
             return None

@@ -87,6 +87,7 @@ def report_dict(acc: Accounting, prev: Accounting | None) -> dict:
             "benefit_missing": u.benefit is None,
             "hosts": list(u.hosts), "methods": list(u.methods),
             "idle_allocated_kwh": _num(u.idle_allocated_uj / 3.6e12),
+            "gpu_crosscheck_disagreements": u.gpu_crosscheck_disagreements,
             "estimates": [
                 {"model": g.model, "country": g.country, "requests": g.requests, "input_tokens": g.input_tokens,
                  "output_tokens": g.output_tokens, "energy_kwh": _range(g.energy_kwh), "gco2e": _range(g.gco2e),

@@ -194,6 +194,12 @@ STRINGS = {
                        "Vue en lecture seule de la base locale, par cas d'usage, jamais par personne. Les données encore "
                        "dans le tampon d'un collecteur apparaissent dès qu'une commande footprint les a intégrées."),
     "api_json": ("This quarter's report as JSON", "Le rapport de ce trimestre en JSON"),
+    # issue 16: intervals whose GPU energy counter and NVML power usage disagreed by more than 10%
+    "gpu_crosscheck": ("GPU cross-check", "Contrôle croisé GPU"),
+    "gpu_crosscheck_note": ("{n} interval(s) where the GPU energy counter and NVML power usage disagreed by more than "
+                            "10% (the counter is kept; check the host with footprint doctor --gpu-check)",
+                            "{n} intervalle(s) où le compteur d'énergie GPU et la puissance NVML diffèrent de plus de "
+                            "10\u00a0% (le compteur est retenu ; vérifier l'hôte avec footprint doctor --gpu-check)"),
 }
 
 UNITS = {

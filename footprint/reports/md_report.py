@@ -56,6 +56,10 @@ def render_md(report: dict, lang: str = "en") -> str:
         lines.append(f"| {_md(u['name'])} (`{u['slug']}`) | {_md(u['team'])} | {t('status_' + u['status'], lang)} | "
                      f"{_r(u['energy_kwh'], 'kWh', lang)} | {_c(u['gco2e'], lang)} | {_r(u['water_l'], 'L', lang)} | "
                      f"{percent(u['measured_share'], lang)} | {ben} | {per_text} | {trend} |")
+    checked = [u for u in report["use_cases"] if u.get("gpu_crosscheck_disagreements")]
+    if checked:  # issue 16: never silently pick one of two disagreeing GPU figures
+        lines += [""] + [f"- {_md(u['name'])} (`{u['slug']}`){t('colon', lang)}"
+                         f"{t('gpu_crosscheck_note', lang, n=u['gpu_crosscheck_disagreements'])}" for u in checked]
     idle = report["idle"]
     lines += ["", f"## {t('idle', lang)}", "",
               f"- {t('idle_energy', lang)}{t('colon', lang)}{_r(idle['idle_energy_kwh'], 'kWh', lang)}",

@@ -91,6 +91,8 @@ def data_quality_notes(u: dict, lang: str) -> list[str]:
     for g in u.get("estimates") or ():
         if g.get("error"):
             notes.append(t("dq_estimate_error", lang, m=g.get("model") or "?", e=g["error"]))
+    if u.get("gpu_crosscheck_disagreements"):  # never silently pick one of two disagreeing GPU figures
+        notes.append(t("gpu_crosscheck_note", lang, n=u["gpu_crosscheck_disagreements"]))
     if u.get("benefit_missing"):
         notes.append(t("dq_no_benefit", lang))
     return notes

@@ -13,6 +13,18 @@ METHOD_POWER = "measured:nvml-power"
 # NVML's energy counter updates about every 100 ms; a shorter window says little.
 LOW_CONFIDENCE_WINDOW_S = 1.0
 
+# Cross-check (issue 16): the counter and integrated power usage disagree beyond this relative gap.
+CROSSCHECK_TOLERANCE = 0.10
+# Power usage is a 1 s average: over a shorter window the two figures cover different times.
+CROSSCHECK_MIN_WINDOW_S = 1.0
+
+
+def crosscheck_disagrees(ratio: float | None, window_s: float) -> bool | None:
+    """Do counter and power usage disagree by more than 10%? None: nothing to compare."""
+    if ratio is None or window_s < CROSSCHECK_MIN_WINDOW_S:
+        return None
+    return abs(ratio - 1.0) > CROSSCHECK_TOLERANCE
+
 
 @dataclass(frozen=True)
 class GpuReading:
@@ -22,10 +34,15 @@ class GpuReading:
     method: str | None
     devices: str | None  # comma-separated UUIDs
     window_s: float
+    crosscheck_ratio: float | None = None  # counter J / integrated power-usage J; None: not cross-checked
 
     @property
     def low_confidence(self) -> bool:
         return self.energy_j is not None and self.window_s < LOW_CONFIDENCE_WINDOW_S
+
+    @property
+    def crosscheck_disagrees(self) -> bool | None:
+        return crosscheck_disagrees(self.crosscheck_ratio, self.window_s)
 
 
 class GpuDevices(ABC):
@@ -46,6 +63,9 @@ class GpuDevices(ABC):
     @abstractmethod
     def read(self) -> GpuReading:
         """Energy since `start()` or the previous `read()`."""
+
+    def sample(self) -> None:
+        """An intermediate sample for the cross-check (about once a second); nothing by default."""
 
     @abstractmethod
     def close(self) -> None:

@@ -9,7 +9,8 @@ WITH raw AS (
                               source: 'JSON', gpu_j: 'JSON', cpu_j: 'JSON', ram_j: 'JSON', gpu_method: 'JSON',
                               cpu_method: 'JSON', ram_method: 'JSON', gpu_devices: 'JSON',
                               gpu_low_confidence: 'JSON', shared: 'JSON', input_tokens: 'JSON',
-                              output_tokens: 'JSON', requests: 'JSON', tokens: 'JSON'})
+                              output_tokens: 'JSON', requests: 'JSON', tokens: 'JSON',
+                              gpu_crosscheck_ratio: 'JSON', gpu_crosscheck_disagrees: 'JSON'})
 ), typed AS (
     SELECT *,
         coalesce(json_type(record_id) = 'VARCHAR' AND json_type(host) = 'VARCHAR' AND json_type(source) = 'VARCHAR'
@@ -27,6 +28,9 @@ WITH raw AS (
             AND coalesce(json_type(output_tokens), 'NULL') IN ('BIGINT', 'UBIGINT', 'NULL')
             AND coalesce(json_type(requests), 'NULL') IN ('BIGINT', 'UBIGINT', 'NULL')
             AND coalesce(json_type(tokens), 'NULL') IN ('ARRAY', 'NULL')
+            -- absent from segments written before issue 16: read as NULL
+            AND coalesce(json_type(gpu_crosscheck_ratio), 'NULL') IN ('DOUBLE', 'BIGINT', 'UBIGINT', 'NULL')
+            AND coalesce(json_type(gpu_crosscheck_disagrees), 'NULL') IN ('BOOLEAN', 'NULL')
             AND coalesce(list_bool_and(list_transform(json_extract(tokens, '$[*]'), lambda t:
                     coalesce(json_type(t, '$.use_case') = 'VARCHAR' AND json_type(t, '$.model') = 'VARCHAR'
                     AND json_type(t, '$.input_tokens') IN ('BIGINT', 'UBIGINT')
@@ -53,6 +57,8 @@ WITH raw AS (
         CASE WHEN well_typed THEN try_cast(input_tokens AS BIGINT) END AS input_tokens,
         CASE WHEN well_typed THEN try_cast(output_tokens AS BIGINT) END AS output_tokens,
         CASE WHEN well_typed THEN try_cast(requests AS BIGINT) END AS requests,
+        CASE WHEN well_typed THEN try_cast(gpu_crosscheck_ratio AS DOUBLE) END AS gpu_crosscheck_ratio,
+        CASE WHEN well_typed THEN try_cast(gpu_crosscheck_disagrees AS BOOLEAN) END AS gpu_crosscheck_disagrees,
         CASE WHEN well_typed AND tokens IS NOT NULL THEN from_json(tokens,
             '[{"use_case": "VARCHAR", "model": "VARCHAR", "input_tokens": "BIGINT", "output_tokens": "BIGINT", "requests": "BIGINT"}]')
         END AS tokens
@@ -64,6 +70,7 @@ SELECT *,
        AND (gpu_j IS NULL OR (isfinite(gpu_j) AND gpu_j >= 0))
        AND (cpu_j IS NULL OR (isfinite(cpu_j) AND cpu_j >= 0))
        AND (ram_j IS NULL OR (isfinite(ram_j) AND ram_j >= 0))
+       AND (gpu_crosscheck_ratio IS NULL OR (isfinite(gpu_crosscheck_ratio) AND gpu_crosscheck_ratio >= 0))
        AND gpu_low_confidence IS NOT NULL AND shared IS NOT NULL
        AND coalesce(input_tokens, 0) >= 0 AND coalesce(output_tokens, 0) >= 0 AND coalesce(requests, 0) >= 0
        AND coalesce(list_bool_and(list_transform(tokens, lambda t: t.use_case <> '' AND t.input_tokens >= 0
