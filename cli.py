@@ -478,6 +478,9 @@ def _print_estimate(result) -> None:
         r = data[key]
         typer.echo(f"  {key:<16} {r['value']:.4g} {unit}  ({r['low']:.3g} - {r['high']:.3g})")
     typer.echo("  ranges: 80% prediction intervals")
+    if inputs.get("serving_generation"):
+        typer.echo(f"  serving software: generation {inputs['serving_generation']}"
+                   + (f" (tokens served in {inputs['serving_year']})" if inputs.get("serving_year") else " (newest)"))
     if inputs.get("assumed"):
         shown = {**inputs, "country": inputs.get("country") or "none (world average grid)"}
         if inputs.get("prompt_tokens_assumed"):
@@ -505,6 +508,7 @@ def estimate_command(
     images: Annotated[Optional[int], typer.Option("--images", help="Images generated (text-to-image).", min=0)] = None,
     resolution: Annotated[Optional[str], typer.Option("--resolution", help="Image size WIDTHxHEIGHT (default 1024x1024).")] = None,
     steps: Annotated[Optional[int], typer.Option("--steps", help="Diffusion steps (default 50).", min=1)] = None,
+    serving_year: Annotated[Optional[int], typer.Option("--serving-year", help="Year the tokens were served: picks the serving-software generation (default: the newest).", min=1900, max=2200)] = None,
     input_file: Annotated[Optional[Path], typer.Option("--input", help="CSV of many rows (params, active_params, gpu, gpus, batch_size, precision, output_tokens; optional model, input_tokens, country, requests).", metavar="FILE.csv")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -543,6 +547,7 @@ def estimate_command(
             output_tokens=output_tokens, input_tokens=input_tokens, model=model, params_b=params,
             active_params_b=active_params, gpu=gpu, gpus=gpus, batch=batch, precision=precision,
             country=country, pue=pue, calibration=_calibration_for(model), requests=requests,
+            serving_year=serving_year,
         )
     if as_json:
         print_json(result.to_json())
