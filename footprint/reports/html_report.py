@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 
-from footprint.reports.i18n import best_carbon_unit, day, number, percent, quantity, t, tr
+from footprint.reports.i18n import best_carbon_unit, day, estimate_lines, number, percent, quantity, t, tr
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:2rem auto;max-width:60rem;
@@ -174,8 +174,13 @@ def render_html(report: dict, lang: str = "en", charts: list[tuple[str, str]] | 
     weight = number(report["input_token_weight"], lang)
     for key in ("rule_energy", "rule_split", "rule_estimate", "rule_carbon"):
         w(f"<li>{_e(t(key, lang, w=weight))}</li>")
+    gen_line, basis_lines = estimate_lines(report, lang)
+    if gen_line:
+        w(f"<li>{_e(gen_line)}</li>")
     c = report["conservation"]
     w(f"<li>{_e(t('balance', lang, m=_kwh_uj(c['measured_it_uj'], lang), a=_kwh_uj(c['allocated_it_uj'], lang), i=_kwh_uj(c['idle_it_uj'], lang), u=_kwh_uj(c['unallocated_it_uj'], lang)))}</li></ul>")
+    if basis_lines:
+        w(f"<h3>{_e(t('estimate_basis', lang))}</h3><ul class=\"basis\">" + "".join(f"<li>{_e(x)}</li>" for x in basis_lines) + "</ul>")
     w(f"<h3>{_e(t('factors', lang))}</h3><table class=\"factors\"><thead><tr>" + "".join(
         f"<th>{_e(h)}</th>" for h in (t("factor", lang), t("value", lang), t("source", lang), t("vintage", lang),
                                       t("used_for", lang))) + "</tr></thead><tbody>")
