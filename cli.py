@@ -500,7 +500,7 @@ def estimate_command(
     requests: Annotated[Optional[int], typer.Option("--requests", help="Responses the tokens span (default 1): sets the answer length.", min=1)] = None,
     gpu: Annotated[Optional[str], typer.Option("--gpu", help="H100, A100, B200, H200, L40S, A40, V100... (default H100, assumed).")] = None,
     gpus: Annotated[Optional[int], typer.Option("--gpus", help="GPUs serving one model replica (default: by model size).", min=1)] = None,
-    batch: Annotated[Optional[float], typer.Option("--batch", help="Concurrent sequences, or their measured mean (default 128, assumed, range 16-1024).", min=1.0)] = None,
+    batch: Annotated[Optional[float], typer.Option("--batch", help="Concurrent sequences, or their measured mean (default 256, assumed: large providers' high-concurrency serving).", min=1.0)] = None,
     precision: Annotated[Optional[str], typer.Option("--precision", help="bf16, fp16, fp8, int8, fp4, int4 (default bf16).")] = None,
     country: Annotated[Optional[str], typer.Option("--country", help="ISO 3166 alpha-3 country of the data centre.")] = None,
     pue: Annotated[Optional[float], typer.Option("--pue", help="Data-centre PUE (default: industry average 1.56, assumed).", min=1.0)] = None,
@@ -509,7 +509,7 @@ def estimate_command(
     resolution: Annotated[Optional[str], typer.Option("--resolution", help="Image size WIDTHxHEIGHT (default 1024x1024).")] = None,
     steps: Annotated[Optional[int], typer.Option("--steps", help="Diffusion steps (default 50).", min=1)] = None,
     serving_year: Annotated[Optional[int], typer.Option("--serving-year", help="Year the tokens were served: picks the serving-software generation (default: the newest).", min=1900, max=2200)] = None,
-    input_file: Annotated[Optional[Path], typer.Option("--input", help="CSV of many rows (params, active_params, gpu, gpus, batch_size, precision, output_tokens; optional model, input_tokens, country, requests).", metavar="FILE.csv")] = None,
+    input_file: Annotated[Optional[Path], typer.Option("--input", help="CSV of many rows (params, active_params, gpu, gpus, batch_size, precision, output_tokens; optional model, input_tokens, country, requests, serving_year).", metavar="FILE.csv")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Estimate the energy, carbon, water and embodied carbon of LLM tokens or generated images."""

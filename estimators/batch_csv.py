@@ -26,8 +26,8 @@ from estimators.llm import RowValueError, estimate_llm_batch
 from footprint.errors import InputFileError
 
 REQUIRED = ("params", "active_params", "gpu", "gpus", "batch_size", "precision", "output_tokens")
-OPTIONAL = ("model", "input_tokens", "country", "requests")
-NUMERIC = ("params", "active_params", "gpus", "batch_size", "output_tokens", "input_tokens", "requests")
+OPTIONAL = ("model", "input_tokens", "country", "requests", "serving_year")
+NUMERIC = ("params", "active_params", "gpus", "batch_size", "output_tokens", "input_tokens", "requests", "serving_year")
 TEXT = ("gpu", "precision", "model", "country")
 # A blank batch_size cell in a file: one request at a time.
 BLANK_FILE_BATCH = 1.0

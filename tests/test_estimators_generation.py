@@ -158,3 +158,16 @@ def test_report_without_measurements_says_fit(store):
     (basis,) = report["estimate_basis"]
     assert basis["figures_from"] == ["fit"] and basis["measured_to_fit"] is None
     assert "fitted estimator" in render(report, "md", "en")
+
+
+def test_batch_file_serving_year_column(invoke, tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text("params,active_params,gpu,gpus,batch_size,precision,output_tokens,serving_year\n"
+                    "8,8,H100,1,64,bf16,500,2024\n8,8,H100,1,64,bf16,500,\n")
+    older, newest = json.loads(invoke("estimate", "--input", str(path), "--json").stdout)
+    assert (older["inputs"]["serving_generation"], newest["inputs"]["serving_generation"]) == ("v2", "v3")
+    ratio = older["energy_wh"]["gpu"]["value"] / newest["energy_wh"]["gpu"]["value"]
+    assert ratio == pytest.approx(_factor("v2"), rel=1e-4)  # 6 significant digits in the file
+    path.write_text("params,active_params,gpu,gpus,batch_size,precision,output_tokens,serving_year\n8,8,H100,1,64,bf16,500,99\n")
+    bad = invoke("estimate", "--input", str(path), "--json")
+    assert bad.exit_code == 1 and "line 2, field serving_year" in bad.output and "Traceback" not in bad.output
