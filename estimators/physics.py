@@ -79,7 +79,8 @@ NEWEST_GENERATION = SERVING_GENERATIONS[-1][0]
 # interval is calibrated on. Large providers serve with continuous batching at high concurrency:
 # DeepSeek's published production statistics (DeepSeek-V3/R1 inference system overview, 2025-03-01:
 # 14.8k output tokens/s per 8-GPU H800 node in decoding at 20-22 tokens/s per user) imply ~700
-# concurrent sequences per node; vLLM's scheduler admits max_num_seqs = 256 by default; the 2025
+# concurrent sequences per node; vLLM's scheduler admits max_num_seqs = 256 by default (0.x engine
+# arguments; recent releases raise it on large GPUs); the 2025
 # benchmark's servers keep scaling to 1024 and beyond. Below ~128 a GPU's weight reads are shared
 # by too few sequences for a paying service.
 ASSUMED_BATCH = 256.0
