@@ -509,6 +509,9 @@ def _print_estimate(result) -> None:
         r = data[key]
         typer.echo(f"  {key:<16} {r['value']:.4g} {unit}  ({r['low']:.3g} - {r['high']:.3g})")
     typer.echo("  ranges: 80% prediction intervals")
+    if inputs.get("serving_generation"):
+        typer.echo(f"  serving software: generation {inputs['serving_generation']}"
+                   + (f" (tokens served in {inputs['serving_year']})" if inputs.get("serving_year") else " (newest)"))
     if inputs.get("assumed"):
         shown = {**inputs, "country": inputs.get("country") or "none (world average grid)"}
         if inputs.get("prompt_tokens_assumed"):
@@ -528,7 +531,7 @@ def estimate_command(
     requests: Annotated[Optional[int], typer.Option("--requests", help="Responses the tokens span (default 1): sets the answer length.", min=1)] = None,
     gpu: Annotated[Optional[str], typer.Option("--gpu", help="H100, A100, B200, H200, L40S, A40, V100... (default H100, assumed).")] = None,
     gpus: Annotated[Optional[int], typer.Option("--gpus", help="GPUs serving one model replica (default: by model size).", min=1)] = None,
-    batch: Annotated[Optional[float], typer.Option("--batch", help="Concurrent sequences, or their measured mean (default 128, assumed, range 16-1024).", min=1.0)] = None,
+    batch: Annotated[Optional[float], typer.Option("--batch", help="Concurrent sequences, or their measured mean (default 256, assumed: large providers' high-concurrency serving).", min=1.0)] = None,
     precision: Annotated[Optional[str], typer.Option("--precision", help="bf16, fp16, fp8, int8, fp4, int4 (default bf16).")] = None,
     country: Annotated[Optional[str], typer.Option("--country", help="ISO 3166 alpha-3 country of the data centre.")] = None,
     pue: Annotated[Optional[float], typer.Option("--pue", help="Data-centre PUE (default: industry average 1.56, assumed).", min=1.0)] = None,
@@ -536,7 +539,8 @@ def estimate_command(
     images: Annotated[Optional[int], typer.Option("--images", help="Images generated (text-to-image).", min=0)] = None,
     resolution: Annotated[Optional[str], typer.Option("--resolution", help="Image size WIDTHxHEIGHT (default 1024x1024).")] = None,
     steps: Annotated[Optional[int], typer.Option("--steps", help="Diffusion steps (default 50).", min=1)] = None,
-    input_file: Annotated[Optional[Path], typer.Option("--input", help="CSV of many rows (params, active_params, gpu, gpus, batch_size, precision, output_tokens; optional model, input_tokens, country, requests).", metavar="FILE.csv")] = None,
+    serving_year: Annotated[Optional[int], typer.Option("--serving-year", help="Year the tokens were served: picks the serving-software generation (default: the newest).", min=1900, max=2200)] = None,
+    input_file: Annotated[Optional[Path], typer.Option("--input", help="CSV of many rows (params, active_params, gpu, gpus, batch_size, precision, output_tokens; optional model, input_tokens, country, requests, serving_year).", metavar="FILE.csv")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Estimate the energy, carbon, water and embodied carbon of LLM tokens or generated images."""
@@ -574,6 +578,7 @@ def estimate_command(
             output_tokens=output_tokens, input_tokens=input_tokens, model=model, params_b=params,
             active_params_b=active_params, gpu=gpu, gpus=gpus, batch=batch, precision=precision,
             country=country, pue=pue, calibration=_calibration_for(model), requests=requests,
+            serving_year=serving_year,
         )
     if as_json:
         print_json(result.to_json())

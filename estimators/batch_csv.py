@@ -20,13 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
+from estimators import physics
 from estimators.fastjson import TextColumn, rows_to_json
 from estimators.llm import RowValueError, estimate_llm_batch
 from footprint.errors import InputFileError
 
 REQUIRED = ("params", "active_params", "gpu", "gpus", "batch_size", "precision", "output_tokens")
-OPTIONAL = ("model", "input_tokens", "country", "requests")
-NUMERIC = ("params", "active_params", "gpus", "batch_size", "output_tokens", "input_tokens", "requests")
+OPTIONAL = ("model", "input_tokens", "country", "requests", "serving_year")
+NUMERIC = ("params", "active_params", "gpus", "batch_size", "output_tokens", "input_tokens", "requests", "serving_year")
 TEXT = ("gpu", "precision", "model", "country")
 # A blank batch_size cell in a file: one request at a time.
 BLANK_FILE_BATCH = 1.0
@@ -185,7 +186,7 @@ def to_json_bytes(result: dict[str, np.ndarray]):
     rng = '{"value": {}, "low": {}, "high": {}}'
     template = (
         '{"energy_wh": {"gpu": ' + rng + ', "host": ' + rng + ', "facility": ' + rng + ', "total": ' + rng + "}, "
-        '"gco2e": ' + rng + ', "water_ml": ' + rng + ', "embodied_gco2e": ' + rng + ', "gpu_j_per_output_token": {}, "inputs": {"batch": {}, "assumed": {}}}'
+        '"gco2e": ' + rng + ', "water_ml": ' + rng + ', "embodied_gco2e": ' + rng + ', "gpu_j_per_output_token": {}, "inputs": {"batch": {}, "assumed": {}, "serving_generation": {}}}'
     )
     columns = []
     for figure in FIGURES:
@@ -194,6 +195,8 @@ def to_json_bytes(result: dict[str, np.ndarray]):
     columns.append(result["batch"])
     present, index = np.unique(result["assumed_code"], return_inverse=True)
     columns.append(TextColumn(index, [_assumed_text(int(c)) for c in present]))
+    generations, index = np.unique(result["serving_generation"], return_inverse=True)
+    columns.append(TextColumn(index, [f'"{physics.SERVING_GENERATIONS[int(g)][0]}"' for g in generations]))
     try:
         return rows_to_json(template, columns)
     except ValueError as exc:

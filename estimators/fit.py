@@ -33,6 +33,8 @@ def _num(x: float) -> float:
 
 # --- LLM -------------------------------------------------------------------------------------
 
+GENERATION_INDEX = {name: i for i, (name, _, _) in enumerate(physics.SERVING_GENERATIONS)}
+
 
 def load_llm_rows() -> dict[str, np.ndarray]:
     rows = read_data_csv("mlenergy_llm_train.csv")
@@ -43,6 +45,7 @@ def load_llm_rows() -> dict[str, np.ndarray]:
     cols = {
         "model": np.array([r["model"] for r in rows]),
         "version": np.array([r["benchmark_version"].split()[0] for r in rows]),
+        "generation": np.array([GENERATION_INDEX[r["benchmark_version"].split()[0]] for r in rows]),
         "params": np.array([float(r["params_total_b"]) for r in rows]),
         "active": np.array([float(r["params_active_b"]) for r in rows]),
         "bytes": np.array([precision_bytes(r["weight_precision"]) for r in rows]),
@@ -63,7 +66,7 @@ def llm_features(cols, idx=None):
     specs = spec_arrays(cols["gpu"][sel])
     return physics.features(
         cols["params"][sel], cols["active"][sel], cols["bytes"][sel], cols["batch"][sel], cols["gpus"][sel], specs,
-        response_tokens=cols["response_tokens"][sel],
+        response_tokens=cols["response_tokens"][sel], generation=cols["generation"][sel],
     )
 
 
@@ -114,14 +117,60 @@ def _fit_llm(cols, idx):
     return theta
 
 
-def leave_one_model_out(cols) -> np.ndarray:
-    """Log residuals log(measured / predicted), each model predicted by a fit without its rows."""
+def lomo_thetas(cols) -> dict[str, np.ndarray]:
+    """For each model, the coefficients fitted without its rows."""
+    return {model: fit_llm(cols, cols["model"] != model) for model in sorted(set(cols["model"].tolist()))}
+
+
+def leave_one_model_out(cols, thetas=None, batch=None) -> np.ndarray:
+    """Log residuals log(measured / predicted), each model predicted by a fit without its rows
+    (`batch`: predict every row at this batch instead of its own, as an estimate that assumes it)."""
+    thetas = lomo_thetas(cols) if thetas is None else thetas
+    at = cols if batch is None else {**cols, "batch": np.full(cols["batch"].size, float(batch))}
     residual = np.empty(cols["energy_j"].size)
-    for model in sorted(set(cols["model"].tolist())):
+    for model, theta in thetas.items():
         test = cols["model"] == model
-        theta = fit_llm(cols, ~test)
-        residual[test] = np.log(cols["energy_j"][test]) - physics.log_energy_per_token(theta, llm_features(cols, test))
+        residual[test] = np.log(cols["energy_j"][test]) - physics.log_energy_per_token(theta, llm_features(at, test))
     return residual
+
+
+def assumed_batch_interval(cols, thetas) -> tuple[dict, dict]:
+    """The 80% interval of an estimate whose batch is not given (every API model): the held-out
+    residuals of the rows served in the prior's range (ASSUMED_BATCH_RANGE, 2024-26 software),
+    each predicted at the prior's central batch instead of its own; their 10th/90th percentiles
+    are the interval's ends. Coverage is checked leave-one-model-out (a model's interval calibrated
+    on the other models' residuals), with the misses counted on each side."""
+    low, high = physics.ASSUMED_BATCH_RANGE
+    sel = (cols["batch"] >= low) & (cols["batch"] <= high) & (cols["version"] != "v1")
+    residual = leave_one_model_out(cols, thetas, physics.ASSUMED_BATCH)[sel]
+    groups = cols["model"][sel]
+    q_low, q_high = np.quantile(residual, [Q_LOW, Q_HIGH])
+    below = np.empty(residual.size, dtype=bool)
+    above = np.empty(residual.size, dtype=bool)
+    for g in sorted(set(groups.tolist())):
+        test = groups == g
+        lo, hi = np.quantile(residual[~test], [Q_LOW, Q_HIGH])
+        below[test], above[test] = residual[test] < lo, residual[test] > hi
+    ape = np.abs(np.exp(-residual) - 1.0)
+    interval = {
+        "batch": physics.ASSUMED_BATCH,
+        "batch_range": list(physics.ASSUMED_BATCH_RANGE),
+        "log_residual_low": _num(q_low),
+        "log_residual_high": _num(q_high),
+        "calibration": "leave-one-model-out log residuals of the 2024-26 rows served at a batch in batch_range, "
+        "each predicted at `batch`: interval = central x exp([log_residual_low, log_residual_high])",
+    }
+    metrics = {
+        "rows": int(residual.size),
+        "models": int(len(set(groups.tolist()))),
+        "median_ape": _num(np.median(ape)),
+        "p90_ape": _num(np.quantile(ape, 0.9)),
+        "interval_coverage": _num(1.0 - below.mean() - above.mean()),
+        "misses_below": _num(below.mean()),
+        "misses_above": _num(above.mean()),
+        "range_ratio": _num(np.exp(q_high - q_low)),
+    }
+    return interval, metrics
 
 
 INTERVAL_EPS = 0.02  # log units added to |residual| before its log (a residual can be ~0)
@@ -168,15 +217,18 @@ def cv_metrics(residual, groups, covered=None) -> dict:
     }
 
 
-def baseline_residuals(cols) -> np.ndarray:
+def baseline_residuals(cols, with_generation: bool = True) -> np.ndarray:
     """The plain log-linear reference the issue quotes: log J/token on log active params, log batch,
-    log GPU count and GPU type, least squares, leave-one-model-out."""
+    log GPU count and GPU type (and, as the physics has, one offset per serving generation), least
+    squares, leave-one-model-out on the same folds."""
     gpus_seen = sorted(set(cols["gpu"].tolist()))
+    generations = range(len(physics.SERVING_GENERATIONS) - 1) if with_generation else ()
 
     def design(sel):
         return np.column_stack(
             [np.ones(int(sel.sum())), np.log(cols["active"][sel]), np.log(cols["batch"][sel]), np.log(cols["gpus"][sel])]
             + [(cols["gpu"][sel] == g).astype(float) for g in gpus_seen[1:]]
+            + [(cols["generation"][sel] == g).astype(float) for g in generations]
         )
 
     residual = np.empty(cols["energy_j"].size)
@@ -189,7 +241,9 @@ def baseline_residuals(cols) -> np.ndarray:
 
 def llm_outputs(cols) -> tuple[dict, dict]:
     theta = fit_llm(cols)
-    residual = leave_one_model_out(cols)
+    thetas = lomo_thetas(cols)
+    residual = leave_one_model_out(cols, thetas)
+    batch_interval, batch_metrics = assumed_batch_interval(cols, thetas)
     q_low, q_high = np.quantile(residual, [Q_LOW, Q_HIGH])
     design = physics.interval_design(cols["batch"], cols["bytes"])
     w, z_low, z_high = interval_model(residual, design)
@@ -220,10 +274,19 @@ def llm_outputs(cols) -> tuple[dict, dict]:
             "interval = [z_low, z_high] x exp(log_scale_coefficients . scale_features) in log units; "
             "log_residual_low/high are the plain quantiles without covariates, for reference",
         },
+        "assumed_batch_interval": batch_interval,
         "mean_power_share_of_tdp": _num(power_share),
         "rows": int(cols["energy_j"].size),
     }
-    metrics["baseline_log_linear"] = cv_metrics(baseline_residuals(cols), cols["model"])
+    metrics["assumed_batch"] = batch_metrics
+    # The plain log-linear reference on the same folds, with the same serving-generation term and without it.
+    base = baseline_residuals(cols)
+    metrics["baseline_log_linear"] = cv_metrics(base, cols["model"], lomo_coverage(base, cols["model"], design))
+    for version in sorted(set(cols["version"].tolist())):
+        sel = cols["version"] == version
+        metrics["baseline_log_linear_" + version] = cv_metrics(
+            base[sel], cols["model"][sel], lomo_coverage(base, cols["model"], design)[sel])
+    metrics["baseline_log_linear_no_generation"] = cv_metrics(baseline_residuals(cols, False), cols["model"])
     metrics_doc = {
         "target": "GPU J per output token",
         "validation": "leave-one-model-out over the `model` column; interval coverage uses, for each model, "

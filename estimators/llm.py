@@ -25,10 +25,11 @@ MAX_PARAMS_B = 100_000.0  # 100 trillion parameters: far above any model, below 
 
 DEFAULT_GPU = "H100"
 DEFAULT_PRECISION = "bf16"
-# A production server's concurrent sequences when nobody says (vLLM's max_num_seqs defaults to 256-1024;
-# interactive services run tens to hundreds): value and the range carried into the interval.
-DEFAULT_BATCH = 128.0
-DEFAULT_BATCH_RANGE = (16.0, 1024.0)
+# A production server's concurrent sequences when nobody says: the prior physics.ASSUMED_BATCH
+# documents (large providers' continuous batching at high concurrency); the interval of such an
+# estimate is calibrated on held-out rows served anywhere in the range (fit.assumed_batch_interval).
+DEFAULT_BATCH = physics.ASSUMED_BATCH
+DEFAULT_BATCH_RANGE = physics.ASSUMED_BATCH_RANGE
 WEIGHTS_SHARE_OF_MEMORY = 0.75  # the rest holds the KV cache
 
 
@@ -50,19 +51,48 @@ def default_gpus(params_b, bytes_per_param, memory_gb) -> np.ndarray:
     return 2.0 ** np.clip(exponent, 0, 6)
 
 
-def _per_token(params, active, bytes_, batch, gpus, specs, response_tokens):
-    """GPU J per output token of decoding (context included) and per prompt token (prefill)."""
-    F = physics.features(params, active, bytes_, batch, gpus, specs, response_tokens=response_tokens)
+def _per_token(params, active, bytes_, batch, gpus, specs, response_tokens, generation=None):
+    """GPU J per output token of decoding (context included) and per prompt token (prefill), with
+    the serving software of `generation` (index into physics.SERVING_GENERATIONS; None: the newest)."""
+    F = physics.features(params, active, bytes_, batch, gpus, specs, response_tokens=response_tokens, generation=generation)
     theta = coefficients.llm_theta()
     return np.exp(physics.decode_log_energy_per_token(theta, F)), np.exp(physics.prefill_log_energy_per_token(theta, F))
 
 
-def interval_factors(batch, bytes_per_param) -> tuple[np.ndarray, np.ndarray]:
+def interval_factors(batch, bytes_per_param, batch_assumed=None) -> tuple[np.ndarray, np.ndarray]:
     """Multipliers of the central GPU energy giving the 80% interval's ends, per row: the width
-    depends on the regime (physics.INTERVAL_FEATURES), calibrated by leave-one-model-out."""
+    depends on the regime (physics.INTERVAL_FEATURES), calibrated by leave-one-model-out; a row
+    whose batch is assumed takes the assumed-batch interval (held-out rows served anywhere in the
+    prior's range, predicted at its central batch), which holds the batch's uncertainty too."""
     interval = coefficients.llm()["interval"]
     scale = np.exp(physics.interval_design(batch, bytes_per_param) @ np.asarray(interval["log_scale_coefficients"], dtype=float))
-    return np.exp(interval["z_low"] * scale), np.exp(interval["z_high"] * scale)
+    low, high = np.exp(interval["z_low"] * scale), np.exp(interval["z_high"] * scale)
+    if batch_assumed is not None:
+        assumed = coefficients.llm()["assumed_batch_interval"]
+        low = np.where(batch_assumed, math.exp(assumed["log_residual_low"]), low)
+        high = np.where(batch_assumed, math.exp(assumed["log_residual_high"]), high)
+    return low, high
+
+
+def serving_generation_index(serving_year, n: int) -> np.ndarray:
+    """Per row, the index into physics.SERVING_GENERATIONS of the software serving tokens used in
+    `serving_year` (scalar or per row; blank: the newest)."""
+    if serving_year is None:
+        return np.full(n, len(physics.SERVING_GENERATIONS) - 1)
+    years = np.atleast_1d(np.asarray(serving_year, dtype=float))
+    if years.size == 1 and n != 1:
+        years = np.full(n, years[0])
+    _require(np.isinf(years) | (years < 1900) | (years > 2200), "serving_year", "must be a year such as 2024")
+    newest = len(physics.SERVING_GENERATIONS) - 1
+    return np.where(np.isnan(years), newest, physics.generation_of_year(np.where(np.isnan(years), 0.0, years)))
+
+
+def serving_generation_info(index: int) -> dict:
+    """What the JSON names: the generation, the first year it stands for, what it is, and the fitted
+    factor on GPU energy relative to the newest."""
+    name, first_year, label = physics.SERVING_GENERATIONS[int(index)]
+    offset = coefficients.llm()["parameters"].get(f"serving_{name}", 0.0)
+    return {"generation": name, "from_year": first_year, "label": label, "factor_vs_newest": round(math.exp(offset), 4)}
 
 
 def _column(columns: Mapping[str, Any], names: Sequence[str], n: int, dtype=float) -> np.ndarray:
@@ -122,7 +152,8 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
     Columns (sequences of equal length; scalars broadcast): output_tokens (required), input_tokens,
     requests (responses the tokens span; blank: one response, or one per 16,384 output tokens), params (billions; alias params_b), active_params (alias active_params_b), optional ranges
     params_low/params_high/active_params_low/active_params_high, gpu, gpus, batch_size (alias
-    batch), precision, country, model (used for rows without params), pue, year (scalar).
+    batch), precision, country, model (used for rows without params), pue, year (scalar),
+    serving_year (scalar or per row: the serving-software generation; blank: the newest).
     Blank values take the documented defaults; blank or 0 input_tokens means the prompt is unknown
     and each response is given a reference prompt (physics.REFERENCE_PROMPT_TOKENS) of prefill. Returns arrays `<figure>`, `<figure>_low`,
     `<figure>_high` for gpu_wh, host_wh, facility_wh, total_wh, gco2e, water_ml, embodied_gco2e,
@@ -188,16 +219,15 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
     _require(batch < 1, "batch_size", "must be >= 1")
     batch_assumed = np.isnan(batch)
     b_val = np.where(batch_assumed, DEFAULT_BATCH, batch)
-    b_small = np.where(batch_assumed, DEFAULT_BATCH_RANGE[0], batch)
-    b_large = np.where(batch_assumed, DEFAULT_BATCH_RANGE[1], batch)
+    generation = serving_generation_index(columns.get("serving_year"), n)
 
-    e_out, e_in = _per_token(p_mid, a_mid, bytes_, b_val, gpus, specs, response_tokens)
-    if (p_low == p_high).all() and (a_low == a_high).all() and not batch_assumed.any():
+    e_out, e_in = _per_token(p_mid, a_mid, bytes_, b_val, gpus, specs, response_tokens, generation)
+    if (p_low == p_high).all() and (a_low == a_high).all():
         (e_out_lo, e_in_lo), (e_out_hi, e_in_hi) = (e_out, e_in), (e_out, e_in)  # exact inputs: no corners
-    else:  # energy rises with parameters and falls with batch: the interval's corners
-        e_out_lo, e_in_lo = _per_token(p_low, a_low, bytes_, b_large, gpus, specs, response_tokens)
-        e_out_hi, e_in_hi = _per_token(p_high, a_high, bytes_, b_small, gpus, specs, response_tokens)
-    lo_factor, hi_factor = interval_factors(b_val, bytes_)
+    else:  # energy rises with parameters: the interval's corners (an assumed batch is in its interval)
+        e_out_lo, e_in_lo = _per_token(p_low, a_low, bytes_, b_val, gpus, specs, response_tokens, generation)
+        e_out_hi, e_in_hi = _per_token(p_high, a_high, bytes_, b_val, gpus, specs, response_tokens, generation)
+    lo_factor, hi_factor = interval_factors(b_val, bytes_, batch_assumed)
     gpu_j = out_tokens * e_out + prompt_tokens * e_in
     gpu_j_lo = (out_tokens * e_out_lo + prompt_tokens * e_in_lo) * lo_factor
     gpu_j_hi = (out_tokens * e_out_hi + prompt_tokens * e_in_hi) * hi_factor
@@ -230,6 +260,7 @@ def estimate_llm_batch(columns: Mapping[str, Sequence]) -> dict[str, np.ndarray]
     result["gpu_j_per_decode_token"] = e_out
     result["gpus"] = gpus
     result["batch"] = b_val
+    result["serving_generation"] = generation
     result["requests"] = requests
     result["response_tokens"] = response_tokens
     return result
@@ -265,6 +296,7 @@ def estimate_llm(
     year: int | None = None,
     calibration=None,
     requests: int | None = None,
+    serving_year: int | None = None,
 ) -> Estimate:
     """One estimate with its 80% ranges, the inputs it used (given or assumed) and its sources.
 
@@ -275,7 +307,10 @@ def estimate_llm(
     `requests`: how many responses the tokens span (default one response, or one per 16,384
     output tokens): a response's length sets how its prompt's prefill is amortised and how long a
     context its decode steps read. `input_tokens` 0 means unknown: each response then carries a
-    reference prompt of physics.REFERENCE_PROMPT_TOKENS (listed in `assumed`)."""
+    reference prompt of physics.REFERENCE_PROMPT_TOKENS (listed in `assumed`).
+
+    `serving_year`: the year the tokens were served, which picks the serving-software generation
+    (physics.SERVING_GENERATIONS; default the newest, listed in `assumed`)."""
     if output_tokens is None or not (math.isfinite(output_tokens) and output_tokens >= 0) or not (
         math.isfinite(input_tokens or 0) and (input_tokens or 0) >= 0
     ):
@@ -297,6 +332,8 @@ def estimate_llm(
         raise ValidationError("requests must be > 0")
     if pue is not None and not (math.isfinite(pue) and 1 <= pue <= MAX_PUE):  # inf/NaN would turn every figure to NaN
         raise ValidationError(f"pue must be a number from 1 to {MAX_PUE:g}, not {pue!r}")
+    if serving_year is not None and not (isinstance(serving_year, int) and 1900 <= serving_year <= 2200):
+        raise ValidationError(f"serving year must be a year such as 2024, not {serving_year!r}")
 
     assumed: list[str] = []
     entry = None
@@ -338,10 +375,12 @@ def estimate_llm(
         "country": [country_code],
         "pue": [math.nan if pue is None else float(pue)],
         "year": year,
+        "serving_year": serving_year,
     }
     # Parameter ranges (closed models) go in as their low and high corners.
     columns.update(params_low=[p_low], params_high=[p_high], active_params_low=[a_low], active_params_high=[a_high])
     arrays, calibration_source = _estimate_ranges(columns, calibration, model)
+    generation = serving_generation_info(int(arrays["serving_generation"][0]))
 
     energy = {key: Range(*(float(arrays[f"{key}_wh{s}"][0]) for s in ("", "_low", "_high"))) for key in ENERGY_KEYS}
 
@@ -370,9 +409,13 @@ def estimate_llm(
         "prompt_tokens_assumed": 0 if input_tokens or not output_tokens else int(float(arrays["requests"][0]) * physics.REFERENCE_PROMPT_TOKENS),
         "gpu_j_per_output_token": float(arrays["gpu_j_per_output_token"][0]),
         "gpu_j_per_input_token": float(arrays["gpu_j_per_input_token"][0]),
+        "serving_year": serving_year,
+        "serving_generation": generation["generation"],
         "assumed": assumed,
     }
-    sources = [calibration_source or _model_source()]
+    sources = [calibration_source or _model_source(generation)]
+    if calibration_source is None:
+        sources.append(_generation_source(generation))
     sources.append(_prefill_source(float(arrays["gpu_j_per_input_token"][0] / arrays["gpu_j_per_decode_token"][0]), not input_tokens))
     if entry is not None:
         sources.append({"what": f"parameter counts of {entry.name}", "source": entry.source,
@@ -424,12 +467,14 @@ def _calibration_rate(calibration, arrays):
     return (value, min(low, value), max(high, value)), source
 
 
-def _model_source() -> dict:
+def _model_source(generation: dict) -> dict:
     coef = coefficients.llm()
     cv = coefficients.llm_cv()
     return {
         "what": "GPU energy per output token: fitted physics model (estimators/physics.py)",
         "method": "estimated:tokens",
+        "serving_generation": generation["generation"],
+        "serving_generation_detail": generation,
         "fitted_on": coef["fitted_on"],
         "source": "ML.ENERGY benchmark (Chung et al., NeurIPS 2025 D&B, arXiv 2505.06371), Apache-2.0",
         "cross_validation": {
@@ -439,6 +484,17 @@ def _model_source() -> dict:
             "interval_coverage": cv["interval_coverage"],
         },
         "interval": "80% prediction interval from leave-one-model-out residuals, widened by input ranges",
+    }
+
+
+def _generation_source(generation: dict) -> dict:
+    return {
+        "what": f"serving-software generation {generation['generation']} ({generation['label']})",
+        "serving_generation": generation["generation"],
+        "value": generation["factor_vs_newest"],
+        "unit": "x GPU energy of the newest generation",
+        "source": "fitted offset per ML.ENERGY benchmark run (v1 2023, v2 2024, v3 2025-26) on the same models and GPUs",
+        "detail": "tokens are estimated at the software of the year they were served (--serving-year; default the newest)",
     }
 
 

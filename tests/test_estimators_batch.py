@@ -95,7 +95,7 @@ def test_blank_batch_in_file_is_one_request_at_a_time(invoke, tmp_path):
     assert blank["energy_wh"]["gpu"]["high"] == pytest.approx(single.energy_wh["gpu"].high, rel=1e-5)
     # The single command without --batch keeps the unknown-API default (128, range 16-1024).
     default = estimate_llm(params_b=70, gpu="A100", gpus=4, precision="bf16", output_tokens=300, country="FRA")
-    assert default.inputs["batch"] == 128 and "batch" in default.inputs["assumed"]
+    assert default.inputs["batch"] == 256 and "batch" in default.inputs["assumed"]
     assert default.energy_wh["gpu"].value < single.energy_wh["gpu"].value / 5
 
 

@@ -43,8 +43,12 @@ def test_physics_directions():
     moe = estimate_llm(params_b=235, active_params_b=22, **{**base, "gpus": 8})
     dense = estimate_llm(params_b=235, **{**base, "gpus": 8})
     assert _gpu(moe) < _gpu(dense)
-    # A newer GPU generation is more efficient per token.
-    assert _gpu(estimate_llm(params_b=8, **{**base, "gpu": "B200"})) < _gpu(estimate_llm(params_b=8, **{**base, "gpu": "A100"}))
+    # More bandwidth at the same board power costs less per token (H200 against H100).
+    assert _gpu(estimate_llm(params_b=8, **{**base, "gpu": "H200"})) < _gpu(estimate_llm(params_b=8, **base))
+    # B200: the 2025 benchmark measured the same configurations at 0.87-0.99x the H100's energy, not the
+    # datasheet's ~0.6x (its fitted offset); the estimate stays near parity.
+    ratio = _gpu(estimate_llm(params_b=8, **{**base, "gpu": "B200"})) / _gpu(estimate_llm(params_b=8, **base))
+    assert 0.75 < ratio < 1.25
 
 
 def test_energy_linear_in_responses_and_input_tokens_cost_less():
@@ -80,9 +84,9 @@ def test_closed_model_uses_register_range_and_defaults():
     assert e.inputs["active_params_b"]["low"] == 44 and e.inputs["active_params_b"]["high"] == 132
     assert set(e.inputs["assumed"]) >= {"gpu", "gpus", "batch", "precision", "country", "pue"}
     assert e.inputs["gpu"] == "H100" and e.inputs["precision"] == "bf16"
-    exact = estimate_llm(params_b=440, active_params_b=76.2, output_tokens=500, gpus=e.inputs["gpus"], batch=128)
+    exact = estimate_llm(params_b=440, active_params_b=76.2, output_tokens=500, gpus=e.inputs["gpus"], batch=256)
     # The parameter range and assumed batch widen the interval beyond the model's own.
-    assert e.energy_wh["gpu"].high / e.energy_wh["gpu"].low > 2 * exact.energy_wh["gpu"].high / exact.energy_wh["gpu"].low
+    assert e.energy_wh["gpu"].high / e.energy_wh["gpu"].low > 1.5 * exact.energy_wh["gpu"].high / exact.energy_wh["gpu"].low
 
 
 def test_default_gpu_count_grows_with_size():

@@ -287,8 +287,9 @@ def account(
         groups = _merge_groups(store.rows_as_dicts("report/usage_groups", params), use_cases)
         if groups:
             estimate = estimator or _default_estimator()
+            calibrations = _Calibrations(store)
             for g in groups:
-                _estimate_group(g, use_cases, profile_of, estimate, year, buckets, estimates, warnings, book)
+                _estimate_group(g, use_cases, profile_of, estimate, year, buckets, estimates, warnings, book, calibrations)
                 all_methods.add("estimated:tokens")
 
     # intervals whose GPU counter and power usage disagreed, per use case (data-quality note, issue 16)
@@ -341,20 +342,38 @@ def account(
 
 
 def _merge_groups(rows: list[dict], use_cases: dict) -> list[dict]:
-    """Usage sums per (use case, model), rows without a model taking the use case's registered model."""
+    """Usage sums per (use case, model, year of use), rows without a model taking the use case's registered model."""
     merged: dict[tuple, dict] = {}
     for g in rows:
         uc = use_cases.get(g["use_case"])
         model = g["model"] or (uc.model if uc else None)
-        key = (g["use_case"], model or "")
-        into = merged.setdefault(key, {"use_case": g["use_case"], "model": model, "requests": 0,
-                                       "input_tokens": 0, "output_tokens": 0})
+        serving_year = g.get("serving_year")
+        key = (g["use_case"], model or "", serving_year or 0)
+        into = merged.setdefault(key, {"use_case": g["use_case"], "model": model, "serving_year": serving_year,
+                                       "requests": 0, "input_tokens": 0, "output_tokens": 0})
         for k in ("requests", "input_tokens", "output_tokens"):
             into[k] += int(g[k] or 0)
     return [merged[k] for k in sorted(merged)]
 
 
-def _estimate_group(g, use_cases, profile_of, estimate, year, buckets, estimates, warnings, book) -> None:
+class _Calibrations:
+    """Our own measured J/token per model (footprint.calibration), read once per model."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.by_model: dict[str, object] = {}
+
+    def get(self, model: str | None):
+        if not model:
+            return None
+        if model not in self.by_model:
+            from footprint.calibration import measured_calibration
+
+            self.by_model[model] = measured_calibration(self.store, model) if _table_exists(self.store, "interval_tokens") else None
+        return self.by_model[model]
+
+
+def _estimate_group(g, use_cases, profile_of, estimate, year, buckets, estimates, warnings, book, calibrations=None) -> None:
     slug = g["use_case"]
     uc: UseCase | None = use_cases.get(slug)
     if uc is None:
@@ -365,16 +384,23 @@ def _estimate_group(g, use_cases, profile_of, estimate, year, buckets, estimates
     pue = profile.pue if profile.pue_source.startswith(("use case", "site")) else None
     tokens = dict(requests=int(g["requests"]), input_tokens=int(g["input_tokens"] or 0),
                   output_tokens=int(g["output_tokens"] or 0))
+    serving_year = int(g["serving_year"]) if g.get("serving_year") else None
+    calibration = calibrations.get(model) if calibrations is not None else None
+    # Our own measured J/token of a model describes our servers: it replaces the fit for tokens we
+    # serve ourselves (on-prem), never for a provider's API; both figures are reported either way.
+    extra = {"serving_year": serving_year} if serving_year else {}
+    if calibration is not None and uc.deployment == "on-prem":
+        extra["calibration"] = calibration
     try:
         # Energy per token depends on response length (prefill amortised, context growing), so the
         # summed tokens of a group are estimated as the group's requests, not as one long response.
         est = estimate(output_tokens=tokens["output_tokens"], input_tokens=tokens["input_tokens"], model=model,
-                       country=profile.country, pue=pue, year=year, requests=tokens["requests"] or None)
+                       country=profile.country, pue=pue, year=year, requests=tokens["requests"] or None, **extra)
     except FootprintError as exc:
         message = " ".join(str(exc).split())
         warnings.append(f"{slug}: {tokens['requests']} requests of model {model!r} not estimated: {message}")
         estimates[slug].append(EstimateGroup(slug, model, profile.country, error=message, energy_kwh=ZERO,
-                                             gco2e=ZERO, sources=(), **tokens))
+                                             gco2e=ZERO, sources=(), serving_year=serving_year, **tokens))
         return
     energy = Range(*(v / 1000.0 for v in _range_tuple(est.energy_wh["total"])))
     gco2e = Range(*_range_tuple(est.gco2e))
@@ -405,8 +431,17 @@ def _estimate_group(g, use_cases, profile_of, estimate, year, buckets, estimates
     else:
         parts.update(scope3_cat1_gco2e=gco2e + embodied)
     buckets[slug].add(**parts)
-    estimates[slug].append(EstimateGroup(slug, model, profile.country, energy_kwh=energy, gco2e=gco2e,
-                                         sources=tuple(sources), **tokens))
+    inputs = getattr(est, "inputs", None) or {}
+    first = (getattr(est, "sources", None) or [{}])[0]
+    measured = isinstance(first, dict) and first.get("method") == "measured"
+    fit_rate = inputs.get("gpu_j_per_output_token")
+    estimates[slug].append(EstimateGroup(
+        slug, model, profile.country, energy_kwh=energy, gco2e=gco2e, sources=tuple(sources), **tokens,
+        serving_year=serving_year, serving_generation=inputs.get("serving_generation"),
+        basis="measured" if measured else "fit",
+        fit_j_per_output_token=float(fit_rate) if isinstance(fit_rate, (int, float)) else None,
+        measured_j_per_output_token=calibration.j_per_output_token if calibration is not None else None,
+    ))
 
 
 def _range_tuple(r) -> tuple[float, float, float]:

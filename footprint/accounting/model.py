@@ -60,6 +60,11 @@ class EstimateGroup:
     gco2e: Range
     sources: tuple[str, ...]
     error: str | None = None  # the estimator refused the group (e.g. unknown model): shown, never dropped
+    serving_year: int | None = None  # calendar year of the tokens: picks the serving-software generation
+    serving_generation: str | None = None  # as the estimator named it (physics.SERVING_GENERATIONS)
+    basis: str = "fit"  # "fit" (fitted estimator) or "measured" (our own measured J/token for this model)
+    fit_j_per_output_token: float | None = None  # the fitted estimate's GPU J per output token
+    measured_j_per_output_token: float | None = None  # our own measurements of the model, where any
 
 
 @dataclass(frozen=True)

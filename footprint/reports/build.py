@@ -91,7 +91,8 @@ def report_dict(acc: Accounting, prev: Accounting | None) -> dict:
             "estimates": [
                 {"model": g.model, "country": g.country, "requests": g.requests, "input_tokens": g.input_tokens,
                  "output_tokens": g.output_tokens, "energy_kwh": _range(g.energy_kwh), "gco2e": _range(g.gco2e),
-                 "sources": list(g.sources), "error": g.error}
+                 "sources": list(g.sources), "error": g.error,
+                 "serving_year": g.serving_year, "serving_generation": g.serving_generation, "basis": g.basis}
                 for g in u.estimates
             ],
         }
@@ -130,8 +131,50 @@ def report_dict(acc: Accounting, prev: Accounting | None) -> dict:
             "measured_it_uj": c.measured_uj, "allocated_it_uj": c.allocated_uj, "idle_it_uj": c.idle_uj,
             "unallocated_it_uj": c.unallocated_uj, "holds": c.holds,
         },
+        "serving_generations": _serving_generations(acc),
+        "estimate_basis": _estimate_basis(acc),
         "input_token_weight": _num(float(acc.input_weight)),
         "warnings": list(acc.warnings),
         "has_data": acc.has_data,
     }
     return report
+
+
+def _serving_generations(acc: Accounting) -> list[dict]:
+    """The serving-software generations the period's token estimates used, with their years of use."""
+    years: dict[str, set] = {}
+    for u in acc.use_cases:
+        for g in u.estimates:
+            if g.serving_generation:
+                years.setdefault(g.serving_generation, set()).update([g.serving_year] if g.serving_year else [])
+    return [{"generation": name, "serving_years": sorted(years[name])} for name in sorted(years)]
+
+
+def _estimate_basis(acc: Accounting) -> list[dict]:
+    """Per estimated model: whether its figures come from the fitted estimator or from our own measured
+    J/token, and the measured / fitted ratio where both exist."""
+    by_model: dict[str, dict] = {}
+    for u in acc.use_cases:
+        for g in u.estimates:
+            if g.error or not g.model:
+                continue
+            entry = by_model.setdefault(g.model, {"bases": set(), "fit": [], "measured": None, "use_cases": set()})
+            entry["bases"].add(g.basis)
+            entry["use_cases"].add(u.slug)
+            if g.fit_j_per_output_token is not None:
+                entry["fit"].append((g.output_tokens, g.fit_j_per_output_token))
+            if g.measured_j_per_output_token is not None:
+                entry["measured"] = g.measured_j_per_output_token
+    out = []
+    for model in sorted(by_model):
+        e = by_model[model]
+        tokens = sum(n for n, _ in e["fit"])
+        fit = sum(n * j for n, j in e["fit"]) / tokens if tokens > 0 else None  # output-token weighted
+        measured = e["measured"]
+        out.append({
+            "model": model, "figures_from": sorted(e["bases"]), "use_cases": sorted(e["use_cases"]),
+            "fit_j_per_output_token": _num(fit) if fit is not None else None,
+            "measured_j_per_output_token": _num(measured) if measured is not None else None,
+            "measured_to_fit": _num(measured / fit) if measured is not None and fit else None,
+        })
+    return out

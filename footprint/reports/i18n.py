@@ -106,6 +106,17 @@ STRINGS = {
                       "L'usage sans mesure (API, cloud) est estimé à partir des jetons avec un intervalle à 80 % ; "
                       "les chiffres mesurés portent l'incertitude d'instrument indiquée ; les intervalles "
                       "s'additionnent."),
+    "rule_generations": ("Token-based estimates use the serving-software generation of the year the tokens were used "
+                         "(fitted on the ML.ENERGY benchmark runs v1 2023, v2 2024, v3 2025-26); this period used: {g}.",
+                         "Les estimations à partir des jetons utilisent la génération de logiciels de service de l'année "
+                         "où les jetons ont été consommés (ajustée sur les campagnes ML.ENERGY v1 2023, v2 2024, v3 "
+                         "2025-26) ; cette période a utilisé : {g}."),
+    "estimate_basis": ("Basis of the token-based estimates, per model", "Base des estimations à partir des jetons, par modèle"),
+    "basis_fit": ("{m}: fitted estimator ({f} J per output token)", "{m} : estimateur ajusté ({f} J par jeton de sortie)"),
+    "basis_measured": ("{m}: our own measured J per token ({j} J per output token)",
+                       "{m} : nos propres mesures de J par jeton ({j} J par jeton de sortie)"),
+    "basis_both": ("{m}: fitted estimator {f} J, our own measurements {j} J per output token (measured / fitted = ×{r})",
+                   "{m} : estimateur ajusté {f} J, nos propres mesures {j} J par jeton de sortie (mesuré / ajusté = ×{r})"),
     "rule_carbon": ("Carbon = facility energy × grid factor of the use case's country for the period's year "
                     "(location-based); market-based uses the contractual factor when one is given, else the "
                     "location-based factor. Water = IT energy × on-site WUE + facility energy × water factor of "
@@ -331,3 +342,26 @@ def tr(text: str | None, lang: str) -> str | None:
     if text.startswith("location-based carbon (") and text.endswith(")"):
         return "carbone, méthode fondée sur la localisation (" + text[len("location-based carbon ("):]
     return text
+
+
+def estimate_lines(report: dict, lang: str) -> tuple[str | None, list[str]]:
+    """The methodology's line naming the serving-software generations used, and one line per
+    estimated model saying whether its figures come from the fit or our own measurements."""
+    gens = report.get("serving_generations") or []
+    gen_line = None
+    if gens:
+        named = ", ".join(g["generation"] + (f" ({', '.join(str(y) for y in g['serving_years'])})" if g["serving_years"] else "")
+                          for g in gens)
+        gen_line = t("rule_generations", lang, g=named)
+    lines = []
+    for b in report.get("estimate_basis") or []:
+        fit, measured, ratio = b.get("fit_j_per_output_token"), b.get("measured_j_per_output_token"), b.get("measured_to_fit")
+        f = number(fit, lang, 3) if fit is not None else "–"
+        j = number(measured, lang, 3) if measured is not None else "–"
+        if ratio is not None:
+            lines.append(t("basis_both", lang, m=b["model"], f=f, j=j, r=number(ratio, lang, 2)))
+        elif "measured" in b.get("figures_from", ()):
+            lines.append(t("basis_measured", lang, m=b["model"], j=j))
+        else:
+            lines.append(t("basis_fit", lang, m=b["model"], f=f))
+    return gen_line, lines

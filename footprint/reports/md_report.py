@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from footprint.reports.i18n import best_carbon_unit, day, number, percent, quantity, t, tr
+from footprint.reports.i18n import best_carbon_unit, day, estimate_lines, number, percent, quantity, t, tr
 
 
 def _md(text) -> str:
@@ -74,6 +74,9 @@ def render_md(report: dict, lang: str = "en") -> str:
     lines += ["", t("esrs_note", lang), "", f"## {t('methodology', lang)}", ""]
     weight = number(report["input_token_weight"], lang)
     lines += [f"- {t(k, lang, w=weight)}" for k in ("rule_energy", "rule_split", "rule_estimate", "rule_carbon")]
+    gen_line, basis_lines = estimate_lines(report, lang)
+    lines += [f"- {_md(gen_line)}"] if gen_line else []
+    lines += ["", f"### {t('estimate_basis', lang)}", ""] + [f"- {_md(x)}" for x in basis_lines] if basis_lines else []
     lines += ["", f"### {t('factors', lang)}", "", f"| {t('factor', lang)} | {t('value', lang)} | {t('source', lang)} | "
               f"{t('vintage', lang)} | {t('used_for', lang)} |", "|---|---|---|---|---|"]
     for f in report["factors"]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from datetime import date
 
-from footprint.reports.i18n import best_carbon_unit, day, number, percent, quantity, t, tr
+from footprint.reports.i18n import best_carbon_unit, day, estimate_lines, number, percent, quantity, t, tr
 
 
 @functools.cache
@@ -29,7 +29,7 @@ def environment():
         t=t, tr=tr, number=number, percent=percent, quantity=quantity, best_carbon_unit=best_carbon_unit,
         scaled=scaled, status_text=status_text, trend_text=trend_text, factor_value=factor_value,
         uncertainty_text=uncertainty_text, kwh_uj=kwh_uj, iso_day=iso_day, data_quality_notes=data_quality_notes,
-        methodology_rules=methodology_rules,
+        methodology_rules=methodology_rules, estimate_basis_lines=lambda report, lang: estimate_lines(report, lang)[1],
     )
     return env
 
@@ -103,6 +103,9 @@ def methodology_rules(report: dict, lang: str) -> list[str]:
     generations, is one more line here)."""
     weight = number(report["input_token_weight"], lang)
     rules = [t(key, lang, w=weight) for key in ("rule_energy", "rule_split", "rule_estimate", "rule_carbon")]
+    generations, _ = estimate_lines(report, lang)
+    if generations:
+        rules.append(generations)
     c = report["conservation"]
     rules.append(t("balance", lang, m=kwh_uj(c["measured_it_uj"], lang), a=kwh_uj(c["allocated_it_uj"], lang),
                    i=kwh_uj(c["idle_it_uj"], lang), u=kwh_uj(c["unallocated_it_uj"], lang)))

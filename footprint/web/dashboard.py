@@ -174,7 +174,8 @@ def estimator_generation(column: dict) -> str | None:
         value = holder.get("estimator_generation") or (holder.get("estimator") or {}).get("generation")
         if value:
             return str(value)
-    return None
+    generations = report.get("serving_generations") or []  # the estimator's serving-software generations
+    return ", ".join(g["generation"] for g in generations) or None
 
 
 # --- carbon against benefit --------------------------------------------------------------------

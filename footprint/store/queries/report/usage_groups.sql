@@ -1,4 +1,5 @@
--- Usage rows of the period not covered by a measurement, summed per use case and model.
+-- Usage rows of the period not covered by a measurement, summed per use case, model and calendar
+-- year of use (the year picks the serving-software generation the tokens are estimated at).
 -- A usage row is covered when its use case had measured energy during the same hour (its tokens
 -- are then already in the measured split and must not be counted twice). Rows of use cases never
 -- measured are summed per use case and model (the bare aggregation); only the rows of measured use
@@ -24,26 +25,26 @@ covered AS MATERIALIZED (
 covered_uc AS MATERIALIZED (SELECT DISTINCT use_case FROM covered),
 plain AS (
     -- use cases never measured in the period: all their rows are estimated
-    SELECT use_case, model, sum(requests) AS requests, sum(input_tokens) AS input_tokens,
+    SELECT use_case, model, year(ts) AS serving_year, sum(requests) AS requests, sum(input_tokens) AS input_tokens,
            sum(output_tokens) AS output_tokens
     FROM usage
     WHERE ts >= $ps::TIMESTAMP AND ts < $pe::TIMESTAMP AND use_case NOT IN (SELECT use_case FROM covered_uc)
-    GROUP BY use_case, model
+    GROUP BY use_case, model, serving_year
 ),
 hourly AS (
     -- measured use cases: their rows in a measured hour are already in the measurement
-    SELECT use_case, model, epoch_us(ts) // 3600000000 AS h, sum(requests) AS requests,
+    SELECT use_case, model, year(ts) AS serving_year, epoch_us(ts) // 3600000000 AS h, sum(requests) AS requests,
            sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
     FROM usage
     WHERE ts >= $ps::TIMESTAMP AND ts < $pe::TIMESTAMP AND use_case IN (SELECT use_case FROM covered_uc)
     GROUP BY ALL
 ),
 partly AS (
-    SELECT u.use_case, u.model, sum(u.requests) AS requests, sum(u.input_tokens) AS input_tokens,
+    SELECT u.use_case, u.model, u.serving_year, sum(u.requests) AS requests, sum(u.input_tokens) AS input_tokens,
            sum(u.output_tokens) AS output_tokens
     FROM hourly u ANTI JOIN covered c ON c.use_case = u.use_case AND c.h = u.h
-    GROUP BY u.use_case, u.model
+    GROUP BY u.use_case, u.model, u.serving_year
 )
-SELECT use_case, model, requests, input_tokens, output_tokens
+SELECT use_case, model, serving_year, requests, input_tokens, output_tokens
 FROM (SELECT * FROM plain UNION ALL SELECT * FROM partly)
-ORDER BY use_case, model NULLS FIRST;
+ORDER BY use_case, model NULLS FIRST, serving_year;
