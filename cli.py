@@ -370,6 +370,9 @@ def monitor_cmd(
     gpus: Annotated[
         Optional[str], typer.Option("--gpus", help="GPUs to measure: indices and/or GPU- UUIDs (default: $CUDA_VISIBLE_DEVICES, else all).", metavar="LIST")
     ] = None,
+    listen: Annotated[
+        Optional[str], typer.Option("--listen", help="Serve footprint_* counters on /metrics for Prometheus (PORT alone: 127.0.0.1).", metavar="HOST:PORT")
+    ] = None,
 ) -> None:
     """Sidecar: record this host's energy (and tokens served) every interval until SIGINT/SIGTERM."""
     import signal
@@ -386,10 +389,13 @@ def monitor_cmd(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    summary = monitor(
-        use_case=use_case, db_path=_db_path(), interval_s=interval, metrics_url=metrics_url, mapping=mapping,
-        gpus=gpus, stop=stop, notice=notice,
-    )
+    from footprint.exporter import exporting
+
+    with exporting(listen, db_path=_db_path(), use_case=use_case, notice=notice) as on_record:
+        summary = monitor(
+            use_case=use_case, db_path=_db_path(), interval_s=interval, metrics_url=metrics_url, mapping=mapping,
+            gpus=gpus, stop=stop, notice=notice, on_record=on_record,
+        )
     notice(f"monitor stopped: {summary.records} interval(s) spooled")
 
 
