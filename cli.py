@@ -843,7 +843,7 @@ def collect_prometheus(
     lag: Annotated[float, typer.Option("--lag", help="Stay this many seconds behind now (scrapes land late); for --watch and a missing --to.")] = 60.0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Read GPU energy (DCGM exporter, Kepler) and tokens (vLLM, SGLang) from Prometheus into measurements."""
+    """Read GPU energy (DCGM exporter, Kepler), tokens (vLLM, SGLang) and footprint's own host series from Prometheus into measurements."""
     import signal
     import threading
     import time
@@ -878,6 +878,8 @@ def collect_prometheus(
                 f"collected {result.start.isoformat()}..{result.end.isoformat()} step {result.step_s:g}s: "
                 f"{result.records} records ({result.added} new, {result.skipped_overlap} already covered), "
                 f"{result.gpu_j:.1f} J GPU ({result.unallocated_j:.1f} J unallocated); {methods}"
+                + (f"; {result.footprint_hosts} footprint host(s), {result.cpu_ram_j:.1f} J CPU+RAM"
+                   if result.footprint_hosts else "")
             )
             if result.unlinked_token_series:
                 notice(f"{result.unlinked_token_series} token series share no pod or node label with a GPU series: "

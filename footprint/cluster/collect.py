@@ -12,6 +12,9 @@ Kubernetes mode and Prometheus' pod discovery both give), else the same node (`H
 mapping, else its GPU's. A GPU whose tokens belong to several use cases (or partly to none) is
 `shared`: accounting splits each step by the use cases' tokens (interval_tokens); one use case
 gets it all; no tokens: the GPU's own mapping, else unallocated (use_case NULL).
+
+footprint's own series (`monitor --listen` on each host) are read too: one record per host, use
+case and step with its GPU, CPU and RAM energy and tokens (cluster/own.py).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from footprint.cluster.energy import (
     token_series,
 )
 from footprint.cluster.mapping import Mapping, node_name, workload_labels
+from footprint.cluster.own import OWN_ID_PREFIX, OWN_QUERY, own_records
 from footprint.cluster.prometheus import PrometheusClient
 from footprint.errors import FootprintError, ValidationError
 from footprint.records import IntervalRecord, TokenCount
@@ -55,6 +59,8 @@ class CollectResult:
     unallocated_j: float  # of which with no use case and not shared
     methods: dict = field(default_factory=dict)  # gpu_method -> records
     unlinked_token_series: int = 0  # token counters on no GPU we read (their tokens split nothing)
+    footprint_hosts: int = 0  # hosts whose own `monitor --listen` series were read
+    cpu_ram_j: float = 0.0  # CPU + RAM energy of those hosts' records
 
     def to_json(self) -> dict:
         return {
@@ -68,6 +74,8 @@ class CollectResult:
             "unallocated_j": self.unallocated_j,
             "methods": dict(sorted(self.methods.items())),
             "unlinked_token_series": self.unlinked_token_series,
+            "footprint_hosts": self.footprint_hosts,
+            "cpu_ram_j": self.cpu_ram_j,
         }
 
 
@@ -214,6 +222,8 @@ def gather(client: PrometheusClient, start_s: float, end_s: float, step_s: float
     fill_leading_steps(units, [_host(u) for u in units], first, step_s)
     served = token_series(tokens, step_s)
     records = build_records(units, served, mapping, step_s, first, last)
+    own = client.query_range(OWN_QUERY, first * step_s, last * step_s, step_s)
+    records += own_records(own, step_s, first, last, SOURCE)
     return records, first * step_s, last * step_s, unlinked_tokens(units, served)
 
 
@@ -257,7 +267,8 @@ def summarise(records: Iterable[IntervalRecord], first, last, step_s, added, ski
     records = list(records)
     methods: dict[str, int] = {}
     for r in records:
-        methods[r.gpu_method] = methods.get(r.gpu_method, 0) + 1
+        method = r.gpu_method or "none"
+        methods[method] = methods.get(method, 0) + 1
     return CollectResult(
         start=from_unix(first) if first is not None else None,
         end=from_unix(last) if last is not None else None,
@@ -269,6 +280,8 @@ def summarise(records: Iterable[IntervalRecord], first, last, step_s, added, ski
         unallocated_j=sum(r.gpu_j or 0.0 for r in records if r.use_case is None and not r.shared),
         methods=methods,
         unlinked_token_series=unlinked,
+        footprint_hosts=len({r.host for r in records if r.record_id.startswith(OWN_ID_PREFIX)}),
+        cpu_ram_j=sum((r.cpu_j or 0.0) + (r.ram_j or 0.0) for r in records),
     )
 
 
