@@ -129,3 +129,39 @@ def test_a_hosts_own_spool_records_win_over_its_prometheus_records(store):
     assert after.use_case("chat").measured_uj == pytest.approx(expected * 1e6)
     assert after.use_case("code").measured_uj == before.use_case("code").measured_uj
     assert after.conservation.measured_uj == after.use_case("chat").measured_uj + after.use_case("code").measured_uj
+
+
+def test_a_long_window_is_collected_in_chunks_with_the_same_records(store, monkeypatch):
+    """Chunked collection (bounded memory) gives the records of one pass, none lost at the seams."""
+    import importlib
+
+    collect_mod = importlib.import_module("footprint.cluster.collect")  # the module, not the function
+
+    class Client:
+        def __init__(self, results):
+            self.series = parse_results(results)
+            self.windows = []
+
+        def query_range(self, query, start_s, end_s, step_s):
+            self.windows.append((start_s, end_s))
+            if "footprint" not in query:
+                return []
+            return [type(s)(s.labels, tuple((t, v) for t, v in s.samples if start_s <= t <= end_s)) for s in self.series]
+
+    _use_cases(store, "chat")
+    client = Client(_host_series("h1", "chat", 300.0, 40))
+    monkeypatch.setattr(collect_mod, "CHUNK_STEPS", 7)
+
+    class Borrowed:
+        def __enter__(self):
+            return store
+
+        def __exit__(self, *exc):
+            return False
+
+    t0 = to_unix(T0)
+    result = collect_mod.collect(Borrowed, client, t0, t0 + 40 * STEP, STEP, collect_mod.Mapping())
+    assert (result.records, result.added, result.footprint_hosts) == (40, 40, 1)
+    assert result.gpu_j == pytest.approx(300.0 * 400)
+    assert len(client.windows) == 3 * 6  # six chunks, three queries each
+    assert collect_mod.collect(Borrowed, client, t0, t0 + 40 * STEP, STEP, collect_mod.Mapping()).added == 0

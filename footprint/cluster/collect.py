@@ -38,7 +38,7 @@ from footprint.cluster.energy import (
 )
 from footprint.cluster.mapping import Mapping, node_name, workload_labels
 from footprint.cluster.own import OWN_ID_PREFIX, OWN_QUERY, own_records
-from footprint.cluster.prometheus import PrometheusClient
+from footprint.cluster.prometheus import MAX_POINTS_PER_SERIES, PrometheusClient
 from footprint.errors import FootprintError, ValidationError
 from footprint.records import IntervalRecord, TokenCount
 
@@ -285,15 +285,52 @@ def summarise(records: Iterable[IntervalRecord], first, last, step_s, added, ski
     )
 
 
+# A collection is read and written in chunks of at most this many steps, one query_range window
+# per query each: memory stays bounded (a quarter of 50 hosts at 60 s steps is 6.5M records).
+CHUNK_STEPS = MAX_POINTS_PER_SERIES - 1
+
+
 def collect(store_opener: Callable, client: PrometheusClient, start_s: float, end_s: float, step_s: float,
             mapping: Mapping) -> CollectResult:
-    """One collection: query first, then open the database only for the write."""
-    records, first, last, unlinked = gather(client, start_s, end_s, step_s, mapping)
-    added = skipped = 0
-    if records:
-        with store_opener() as store:
-            added, skipped = write(store, records)
-    return summarise(records, first, last, step_s, added, skipped, unlinked)
+    """One collection, chunk by chunk: query first, then open the database only for the write."""
+    first, last = step_grid(start_s, end_s, step_s)
+    if last <= first:
+        return summarise([], None, None, step_s, 0, 0)
+    parts: list[CollectResult] = []
+    hosts: set[str] = set()
+    for a in range(first, last, CHUNK_STEPS):
+        b = min(a + CHUNK_STEPS, last)
+        records, chunk_first, chunk_last, unlinked = gather(client, a * step_s, b * step_s, step_s, mapping)
+        added = skipped = 0
+        if records:
+            with store_opener() as store:
+                added, skipped = write(store, records)
+        hosts.update(r.host for r in records if r.record_id.startswith(OWN_ID_PREFIX))
+        parts.append(summarise(records, chunk_first, chunk_last, step_s, added, skipped, unlinked))
+        del records
+    return _merged(parts, step_s, len(hosts))
+
+
+def _merged(parts: list[CollectResult], step_s: float, footprint_hosts: int) -> CollectResult:
+    spans = [p for p in parts if p.start is not None]
+    methods: dict[str, int] = {}
+    for p in parts:
+        for method, n in p.methods.items():
+            methods[method] = methods.get(method, 0) + n
+    return CollectResult(
+        start=spans[0].start if spans else None,
+        end=spans[-1].end if spans else None,
+        step_s=step_s,
+        records=sum(p.records for p in parts),
+        added=sum(p.added for p in parts),
+        skipped_overlap=sum(p.skipped_overlap for p in parts),
+        gpu_j=sum(p.gpu_j for p in parts),
+        unallocated_j=sum(p.unallocated_j for p in parts),
+        methods=methods,
+        unlinked_token_series=max((p.unlinked_token_series for p in parts), default=0),
+        footprint_hosts=footprint_hosts,
+        cpu_ram_j=sum(p.cpu_ram_j for p in parts),
+    )
 
 
 def last_collected(store) -> datetime | None:

@@ -33,9 +33,9 @@ class _Target:
     host: str
     use_case: str | None
     key: str
-    # component -> step -> [(method, J, low confidence)]
-    energy: dict[str, dict[int, list[tuple[str, float, bool]]]] = field(default_factory=dict)
-    tokens: dict[tuple[str, str], dict[int, list[float]]] = field(default_factory=dict)  # (uc, model) -> step -> [in, out]
+    # component -> step -> [J, method, J of the largest part (names the method), low confidence]
+    energy: dict[str, dict[int, list]] = field(default_factory=dict)
+    tokens: dict[tuple[str, str], dict[int, list[int]]] = field(default_factory=dict)  # (uc, model) -> step -> [in, out]
 
 
 def _target_of(labels: dict[str, str]) -> tuple[str, str]:
@@ -60,8 +60,16 @@ def own_records(series: list[Series], step_s: float, first: int, last: int, sour
             key = series_key({"job": ident[0], "instance": ident[1], "host": ident[2], "use_case": ident[3]})
             target = targets[ident] = _Target(labels["host"], use_case, key)
         steps = target.energy.setdefault(labels["component"], {})
+        method = labels.get("method") or "unknown"
         for i, (joules, low) in counter_increments(s.samples, step_s).items():
-            steps.setdefault(i, []).append((labels.get("method") or "unknown", joules, low))
+            slot = steps.get(i)
+            if slot is None:
+                steps[i] = [joules, method, joules, low]
+                continue
+            slot[0] += joules  # a method changed mid-step: the larger part names it
+            if joules > slot[2]:
+                slot[1], slot[2] = method, joules
+            slot[3] = slot[3] or low
     by_target: dict[tuple[str, str], list[_Target]] = {}
     for ident, target in targets.items():
         by_target.setdefault(ident[:2], []).append(target)
@@ -75,42 +83,44 @@ def own_records(series: list[Series], step_s: float, first: int, last: int, sour
             slot = served[0].tokens.setdefault((labels["use_case"], labels.get("model", "")), {})
             slot.setdefault(i, [0, 0])[TOKEN_KINDS[labels["kind"]]] += count
     records = []
+    times: dict[int, datetime] = {}  # step start index -> naive UTC, shared by every host
+
+    def at(i: int) -> datetime:
+        if i not in times:
+            times[i] = _utc(i * step_s)
+        return times[i]
+
     for target in sorted(targets.values(), key=lambda t: t.key):
         shared = any(uc != target.use_case for uc, _model in target.tokens)
-        steps = sorted({i for per_step in target.energy.values() for i in per_step if first <= i < last})
+        has_tokens = bool(target.tokens)
+        gpu, cpu, ram = (target.energy.get(c, {}) for c in COMPONENTS)
+        token_steps = sorted(target.tokens.items())
+        steps = sorted({i for per_step in (gpu, cpu, ram) for i in per_step if first <= i < last})
         for i in steps:
-            values: dict[str, tuple[float, str]] = {}
-            low = False
-            for component, per_step in target.energy.items():
-                parts = per_step.get(i)
-                if not parts:
-                    continue
-                low = low or any(p[2] for p in parts)
-                method = max(parts, key=lambda p: p[1])[0]  # a method changed mid-step: the larger part names it
-                values[component] = (max(sum(p[1] for p in parts), 0.0), method)
+            g, c, r = gpu.get(i), cpu.get(i), ram.get(i)
             counts = []
-            for (use_case, model), per_step in sorted(target.tokens.items()):
-                pair = per_step.get(i)
-                if pair and (pair[0] or pair[1]):
-                    counts.append(TokenCount(use_case, model, int(pair[0]), int(pair[1]), 0))
-            has_tokens = bool(target.tokens)
+            if has_tokens:
+                for (use_case, model), per_step in token_steps:
+                    pair = per_step.get(i)
+                    if pair and (pair[0] or pair[1]):
+                        counts.append(TokenCount(use_case, model, int(pair[0]), int(pair[1]), 0))
             records.append(IntervalRecord(
                 record_id=f"{OWN_ID_PREFIX}{target.key}-{int(round(i * step_s * 1000))}",
                 use_case=target.use_case,
                 host=target.host,
-                start=_utc(i * step_s),
-                end=_utc((i + 1) * step_s),
+                start=at(i),
+                end=at(i + 1),
                 source=source,
-                gpu_j=values["gpu"][0] if "gpu" in values else None,
-                cpu_j=values["cpu"][0] if "cpu" in values else None,
-                ram_j=values["ram"][0] if "ram" in values else None,
-                gpu_method=values["gpu"][1] if "gpu" in values else None,
-                cpu_method=values["cpu"][1] if "cpu" in values else None,
-                ram_method=values["ram"][1] if "ram" in values else None,
-                gpu_low_confidence=low,
+                gpu_j=max(g[0], 0.0) if g else None,
+                cpu_j=max(c[0], 0.0) if c else None,
+                ram_j=max(r[0], 0.0) if r else None,
+                gpu_method=g[1] if g else None,
+                cpu_method=c[1] if c else None,
+                ram_method=r[1] if r else None,
+                gpu_low_confidence=bool((g and g[3]) or (c and c[3]) or (r and r[3])),
                 shared=shared,
-                input_tokens=sum(c.input_tokens for c in counts) if has_tokens else None,
-                output_tokens=sum(c.output_tokens for c in counts) if has_tokens else None,
+                input_tokens=sum(t.input_tokens for t in counts) if has_tokens else None,
+                output_tokens=sum(t.output_tokens for t in counts) if has_tokens else None,
                 tokens=tuple(counts),
             ))
     return records
