@@ -165,3 +165,21 @@ def test_a_long_window_is_collected_in_chunks_with_the_same_records(store, monke
     assert result.gpu_j == pytest.approx(300.0 * 400)
     assert len(client.windows) == 3 * 6  # six chunks, three queries each
     assert collect_mod.collect(Borrowed, client, t0, t0 + 40 * STEP, STEP, collect_mod.Mapping()).added == 0
+
+
+def test_the_dashboard_ships_in_the_package_and_reads_only_footprints_counters():
+    import json
+    import re
+    from pathlib import Path
+
+    import footprint.dashboards
+
+    dashboard = json.loads((Path(footprint.dashboards.__file__).parent / "footprint.json").read_text())
+    titles = " | ".join(p["title"] for p in dashboard["panels"])
+    for word in ("Energy per use case", "Carbon per use case", "Tokens per use case", "J/token"):
+        assert word in titles
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    metrics = {m for e in exprs for m in re.findall(r"\b(footprint_[a-z_]+|[a-z]+_[a-z_]+_total)\b", e)}
+    assert metrics == {"footprint_energy_joules_total", "footprint_tokens_total", "footprint_intervals_total"}
+    variables = {v["name"] for v in dashboard["templating"]["list"]}
+    assert {name for e in exprs for name in re.findall(r"\$(\w+)", e)} <= variables | {"__rate_interval", "__range"}

@@ -31,7 +31,9 @@ from footprint.periods import Period
 from footprint.store import open_store
 
 EXE = str(Path(sys.executable).parent / "footprint")
-DASHBOARD = Path(__file__).resolve().parents[1] / "footprint" / "dashboards" / "footprint.json"
+import footprint.dashboards
+
+DASHBOARD = Path(footprint.dashboards.__file__).parent / "footprint.json"  # as installed
 HOSTS = {  # name: (use case, fake GPU watts, database: own or central)
     "node-a": ("chat", 300.0, "own"),
     "node-b": ("code", 200.0, "own"),
