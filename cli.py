@@ -384,6 +384,9 @@ def monitor_cmd(
     gpus: Annotated[
         Optional[str], typer.Option("--gpus", help="GPUs to measure: indices and/or GPU- UUIDs (default: $CUDA_VISIBLE_DEVICES, else all).", metavar="LIST")
     ] = None,
+    listen: Annotated[
+        Optional[str], typer.Option("--listen", help="Serve footprint_* counters on /metrics for Prometheus (PORT alone: 127.0.0.1).", metavar="HOST:PORT")
+    ] = None,
 ) -> None:
     """Sidecar: record this host's energy (and tokens served) every interval until SIGINT/SIGTERM."""
     import signal
@@ -400,10 +403,13 @@ def monitor_cmd(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    summary = monitor(
-        use_case=use_case, db_path=_db_path(), interval_s=interval, metrics_url=metrics_url, mapping=mapping,
-        gpus=gpus, stop=stop, notice=notice,
-    )
+    from footprint.exporter import exporting
+
+    with exporting(listen, db_path=_db_path(), use_case=use_case, notice=notice) as on_record:
+        summary = monitor(
+            use_case=use_case, db_path=_db_path(), interval_s=interval, metrics_url=metrics_url, mapping=mapping,
+            gpus=gpus, stop=stop, notice=notice, on_record=on_record,
+        )
     notice(f"monitor stopped: {summary.records} interval(s) spooled")
 
 
@@ -889,7 +895,7 @@ def collect_prometheus(
     lag: Annotated[float, typer.Option("--lag", help="Stay this many seconds behind now (scrapes land late); for --watch and a missing --to.")] = 60.0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Read GPU energy (DCGM exporter, Kepler) and tokens (vLLM, SGLang) from Prometheus into measurements."""
+    """Read GPU energy (DCGM exporter, Kepler), tokens (vLLM, SGLang) and footprint's own host series from Prometheus into measurements."""
     import signal
     import threading
     import time
@@ -924,6 +930,8 @@ def collect_prometheus(
                 f"collected {result.start.isoformat()}..{result.end.isoformat()} step {result.step_s:g}s: "
                 f"{result.records} records ({result.added} new, {result.skipped_overlap} already covered), "
                 f"{result.gpu_j:.1f} J GPU ({result.unallocated_j:.1f} J unallocated); {methods}"
+                + (f"; {result.footprint_hosts} footprint host(s), {result.cpu_ram_j:.1f} J CPU+RAM"
+                   if result.footprint_hosts else "")
             )
             if result.unlinked_token_series:
                 notice(f"{result.unlinked_token_series} token series share no pod or node label with a GPU series: "

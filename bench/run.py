@@ -23,7 +23,8 @@ sys.path.insert(0, str(HERE))
 
 from common import print_table, row  # noqa: E402
 
-MODULES = ["bench_start", "bench_collectors", "bench_spool", "bench_estimate", "bench_ingest", "bench_report"]
+MODULES = ["bench_start", "bench_collectors", "bench_spool", "bench_estimate", "bench_ingest", "bench_report",
+           "bench_exporter"]
 
 
 def main() -> int:

@@ -31,3 +31,7 @@ class SchemaTooNewError(DatabaseError):
 
 class InputFileError(ValidationError):
     """A file given as input is unreadable or holds a bad row (message names file, line, field)."""
+
+
+class ListenError(FootprintError):
+    """A server option (`--listen HOST:PORT`) cannot be served: address unknown, port in use."""

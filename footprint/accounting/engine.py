@@ -58,6 +58,8 @@ def _default_estimator():
 
 
 def _ts(day) -> datetime:
+    if isinstance(day, datetime):  # a window shorter than a day (many-hosts checks compare exact windows)
+        return day
     return datetime(day.year, day.month, day.day)
 
 

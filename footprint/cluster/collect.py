@@ -12,6 +12,9 @@ Kubernetes mode and Prometheus' pod discovery both give), else the same node (`H
 mapping, else its GPU's. A GPU whose tokens belong to several use cases (or partly to none) is
 `shared`: accounting splits each step by the use cases' tokens (interval_tokens); one use case
 gets it all; no tokens: the GPU's own mapping, else unallocated (use_case NULL).
+
+footprint's own series (`monitor --listen` on each host) are read too: one record per host, use
+case and step with its GPU, CPU and RAM energy and tokens (cluster/own.py).
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from footprint.cluster.energy import (
     token_series,
 )
 from footprint.cluster.mapping import Mapping, node_name, workload_labels
-from footprint.cluster.prometheus import PrometheusClient
+from footprint.cluster.own import OWN_ID_PREFIX, OWN_QUERY, own_records
+from footprint.cluster.prometheus import MAX_POINTS_PER_SERIES, PrometheusClient
 from footprint.errors import FootprintError, ValidationError
 from footprint.records import IntervalRecord, TokenCount
 
@@ -55,6 +59,8 @@ class CollectResult:
     unallocated_j: float  # of which with no use case and not shared
     methods: dict = field(default_factory=dict)  # gpu_method -> records
     unlinked_token_series: int = 0  # token counters on no GPU we read (their tokens split nothing)
+    footprint_hosts: int = 0  # hosts whose own `monitor --listen` series were read
+    cpu_ram_j: float = 0.0  # CPU + RAM energy of those hosts' records
 
     def to_json(self) -> dict:
         return {
@@ -68,6 +74,8 @@ class CollectResult:
             "unallocated_j": self.unallocated_j,
             "methods": dict(sorted(self.methods.items())),
             "unlinked_token_series": self.unlinked_token_series,
+            "footprint_hosts": self.footprint_hosts,
+            "cpu_ram_j": self.cpu_ram_j,
         }
 
 
@@ -214,6 +222,8 @@ def gather(client: PrometheusClient, start_s: float, end_s: float, step_s: float
     fill_leading_steps(units, [_host(u) for u in units], first, step_s)
     served = token_series(tokens, step_s)
     records = build_records(units, served, mapping, step_s, first, last)
+    own = client.query_range(OWN_QUERY, first * step_s, last * step_s, step_s)
+    records += own_records(own, step_s, first, last, SOURCE)
     return records, first * step_s, last * step_s, unlinked_tokens(units, served)
 
 
@@ -257,7 +267,8 @@ def summarise(records: Iterable[IntervalRecord], first, last, step_s, added, ski
     records = list(records)
     methods: dict[str, int] = {}
     for r in records:
-        methods[r.gpu_method] = methods.get(r.gpu_method, 0) + 1
+        method = r.gpu_method or "none"
+        methods[method] = methods.get(method, 0) + 1
     return CollectResult(
         start=from_unix(first) if first is not None else None,
         end=from_unix(last) if last is not None else None,
@@ -269,18 +280,57 @@ def summarise(records: Iterable[IntervalRecord], first, last, step_s, added, ski
         unallocated_j=sum(r.gpu_j or 0.0 for r in records if r.use_case is None and not r.shared),
         methods=methods,
         unlinked_token_series=unlinked,
+        footprint_hosts=len({r.host for r in records if r.record_id.startswith(OWN_ID_PREFIX)}),
+        cpu_ram_j=sum((r.cpu_j or 0.0) + (r.ram_j or 0.0) for r in records),
     )
+
+
+# A collection is read and written in chunks of at most this many steps, one query_range window
+# per query each: memory stays bounded (a quarter of 50 hosts at 60 s steps is 6.5M records).
+CHUNK_STEPS = MAX_POINTS_PER_SERIES - 1
 
 
 def collect(store_opener: Callable, client: PrometheusClient, start_s: float, end_s: float, step_s: float,
             mapping: Mapping) -> CollectResult:
-    """One collection: query first, then open the database only for the write."""
-    records, first, last, unlinked = gather(client, start_s, end_s, step_s, mapping)
-    added = skipped = 0
-    if records:
-        with store_opener() as store:
-            added, skipped = write(store, records)
-    return summarise(records, first, last, step_s, added, skipped, unlinked)
+    """One collection, chunk by chunk: query first, then open the database only for the write."""
+    first, last = step_grid(start_s, end_s, step_s)
+    if last <= first:
+        return summarise([], None, None, step_s, 0, 0)
+    parts: list[CollectResult] = []
+    hosts: set[str] = set()
+    for a in range(first, last, CHUNK_STEPS):
+        b = min(a + CHUNK_STEPS, last)
+        records, chunk_first, chunk_last, unlinked = gather(client, a * step_s, b * step_s, step_s, mapping)
+        added = skipped = 0
+        if records:
+            with store_opener() as store:
+                added, skipped = write(store, records)
+        hosts.update(r.host for r in records if r.record_id.startswith(OWN_ID_PREFIX))
+        parts.append(summarise(records, chunk_first, chunk_last, step_s, added, skipped, unlinked))
+        del records
+    return _merged(parts, step_s, len(hosts))
+
+
+def _merged(parts: list[CollectResult], step_s: float, footprint_hosts: int) -> CollectResult:
+    spans = [p for p in parts if p.start is not None]
+    methods: dict[str, int] = {}
+    for p in parts:
+        for method, n in p.methods.items():
+            methods[method] = methods.get(method, 0) + n
+    return CollectResult(
+        start=spans[0].start if spans else None,
+        end=spans[-1].end if spans else None,
+        step_s=step_s,
+        records=sum(p.records for p in parts),
+        added=sum(p.added for p in parts),
+        skipped_overlap=sum(p.skipped_overlap for p in parts),
+        gpu_j=sum(p.gpu_j for p in parts),
+        unallocated_j=sum(p.unallocated_j for p in parts),
+        methods=methods,
+        unlinked_token_series=max((p.unlinked_token_series for p in parts), default=0),
+        footprint_hosts=footprint_hosts,
+        cpu_ram_j=sum(p.cpu_ram_j for p in parts),
+    )
 
 
 def last_collected(store) -> datetime | None:

@@ -145,6 +145,18 @@ class PrometheusClient:
             parts.extend(self._window(query, window_start, window_end, step_s))
         return merge_series(parts)
 
+    def query(self, query: str, at_s: float) -> list[Series]:
+        """Evaluate `query` at one instant (`/api/v1/query`): one sample per series (scalars have no labels)."""
+        payload = self._post("/api/v1/query", {"query": query, "time": _fmt(at_s)}, query)
+        if payload.get("status") != "success":
+            raise PrometheusError(f"Prometheus rejected query {query!r}: {payload.get('error') or payload}")
+        data = payload.get("data") or {}
+        if data.get("resultType") == "scalar":
+            return parse_results([{"metric": {}, "values": [data["result"]]}])
+        if data.get("resultType") != "vector":
+            raise PrometheusError(f"query {query!r} gave a {data.get('resultType')!r} result, expected a vector")
+        return parse_results([{"metric": r.get("metric"), "values": [r["value"]]} for r in data.get("result") or []])
+
     def _window(self, query: str, start_s: float, end_s: float, step_s: float) -> list[list[Series]]:
         form = {"query": query, "start": _fmt(start_s), "end": _fmt(end_s), "step": _fmt(step_s)}
         try:

@@ -251,8 +251,9 @@ class IntervalCollector:
     """Builds one IntervalRecord per interval and writes it to the spool (flushed and fsynced)."""
 
     def __init__(self, *, use_case: str, source: str, writer, instruments: Instruments, scraper=None,
-                 mapping: dict[str, str] | None = None):
+                 mapping: dict[str, str] | None = None, on_record: Callable[[IntervalRecord], None] | None = None):
         self.use_case = use_case
+        self.on_record = on_record  # called once each record is in the spool (the exporter counts it)
         self.source = source
         self.writer = writer
         self.instruments = instruments
@@ -325,6 +326,8 @@ class IntervalCollector:
         """The one place a finished record leaves the collector: to the spool (written each interval)."""
         self.writer.append(record)
         self.writer.flush()
+        if self.on_record is not None:
+            self.on_record(record)
         self.records.append(record)
 
     def record(self, end: tuple[datetime, float] | None = None) -> IntervalRecord:
@@ -412,7 +415,7 @@ class MonitorSummary:
 
 def monitor(*, use_case: str, db_path=None, interval_s: float = DEFAULT_INTERVAL_S, metrics_url: str | None = None,
             mapping: dict[str, str] | None = None, gpus: str | None = None, stop: threading.Event,
-            notice: Notice | None = None) -> MonitorSummary:
+            notice: Notice | None = None, on_record: Callable[[IntervalRecord], None] | None = None) -> MonitorSummary:
     """Record one interval every `interval_s` until `stop` is set, then record the partial interval."""
     from footprint.collectors.tokens import TokenScraper
     from footprint.spool import SpoolWriter
@@ -434,7 +437,7 @@ def monitor(*, use_case: str, db_path=None, interval_s: float = DEFAULT_INTERVAL
     held.release()
     writer = SpoolWriter(db_path)
     collector = IntervalCollector(use_case=use_case, source="monitor", writer=writer, instruments=instruments,
-                                  scraper=scraper, mapping=mapping)
+                                  scraper=scraper, mapping=mapping, on_record=on_record)
     try:
         collector.begin(begin_wall, begin_mono)
         if scraper is not None and scraper.last_error and notice:

@@ -5,8 +5,26 @@
 -- then split between the overlapping records by their tokens in the segment (all known) or equally.
 -- A share is the difference of f(cumulative weight), f(c) = floor(E * c / total) and f(total) = E:
 -- f never decreases, so shares are >= 0 and add up to E exactly (BIGINT, no 128-bit division).
+-- One source per host and time: where a host's own records (its spool drained here: monitor, run,
+-- track...) cover a time, the Prometheus-derived records of that host overlapping it are left out
+-- (the spool is the source of truth; Prometheus only brings hosts whose spool is elsewhere).
 CREATE OR REPLACE TEMP TABLE fp_allot AS
-WITH r AS MATERIALIZED (
+WITH own_cover AS MATERIALIZED (
+    -- the running latest end of a host's own records, by start: an ASOF match below finds whether
+    -- any of them overlaps a Prometheus record in one sort-merge, not a join of every pair
+    SELECT host, start_ts,
+           max(end_ts) OVER (PARTITION BY host ORDER BY start_ts) AS covered_to  -- ties: peers included
+    FROM measurements
+    WHERE source <> 'prometheus' AND end_ts > $ps::TIMESTAMP AND start_ts < $pe::TIMESTAMP
+      AND host IN (SELECT host FROM measurements WHERE source = 'prometheus')
+),
+superseded AS MATERIALIZED (
+    SELECT p.record_id
+    FROM measurements p ASOF JOIN own_cover c ON p.host = c.host AND p.end_ts > c.start_ts
+    WHERE p.source = 'prometheus' AND c.covered_to > p.start_ts
+      AND p.end_ts > $ps::TIMESTAMP AND p.start_ts < $pe::TIMESTAMP
+),
+r AS MATERIALIZED (
     SELECT m.record_id, m.host, m.use_case, m.shared, m.gpu_method, m.cpu_method, m.ram_method,
            CASE WHEN m.gpu_devices IS NOT NULL AND m.gpu_devices <> '' THEN len(string_split(m.gpu_devices, ','))
                 WHEN coalesce(m.gpu_j, 0) > 0 THEN 1 ELSE 0 END AS gpus,
@@ -17,7 +35,7 @@ WITH r AS MATERIALIZED (
            CAST(round(m.cpu_j * 1e6) AS BIGINT) AS cpu_uj,
            CAST(round(m.ram_j * 1e6) AS BIGINT) AS ram_uj,
            coalesce(m.output_tokens, 0) * $w_out + coalesce(m.input_tokens, 0) * $w_in AS tok_w
-    FROM measurements m
+    FROM measurements m ANTI JOIN superseded USING (record_id)
     WHERE (m.end_ts > $ps::TIMESTAMP AND m.start_ts < $pe::TIMESTAMP)
        OR (m.end_ts = m.start_ts AND m.start_ts >= $ps::TIMESTAMP AND m.start_ts < $pe::TIMESTAMP)
 ),

@@ -1,0 +1,1 @@
+"""Grafana dashboards shipped with footprint (JSON, importable as they are)."""
