@@ -15,7 +15,7 @@ lower. The LCA does not publish its utilisation assumption; see estimators/READM
 
 from __future__ import annotations
 
-from estimators import estimate_llm
+from footprint.estimators import estimate_llm
 from footprint.factors import reference_factor
 
 # Google gives no token count; a median chat answer is a few hundred tokens with a longer prompt.
