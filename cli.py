@@ -553,7 +553,7 @@ def estimate_command(
     if input_file is not None:
         if not as_json:
             raise typer.BadParameter("--input needs --json (it prints a JSON array)", param_hint="--input")
-        from estimators.batch_csv import estimate_file, to_json_bytes
+        from footprint.estimators.batch_csv import estimate_file, to_json_bytes
 
         data = to_json_bytes(estimate_file(input_file))
         sys.stdout.flush()
@@ -563,7 +563,7 @@ def estimate_command(
     if task is _Task.text_to_image:
         if images is None:
             raise typer.BadParameter("text-to-image needs --images N", param_hint="--images")
-        from estimators import estimate_images
+        from footprint.estimators import estimate_images
 
         if batch is not None and not batch.is_integer():
             raise typer.BadParameter("an image batch is a whole number", param_hint="--batch")
@@ -578,7 +578,7 @@ def estimate_command(
             raise typer.BadParameter("--output-tokens is required", param_hint="--output-tokens")
         if active_params is not None and params is None:
             raise typer.BadParameter("--active-params goes with --params", param_hint="--active-params")
-        from estimators import estimate_llm
+        from footprint.estimators import estimate_llm
 
         result = estimate_llm(
             output_tokens=output_tokens, input_tokens=input_tokens, model=model, params_b=params,

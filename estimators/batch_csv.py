@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from estimators import physics
-from estimators.fastjson import TextColumn, rows_to_json
-from estimators.llm import RowValueError, estimate_llm_batch
+from footprint.estimators import physics
+from footprint.estimators.fastjson import TextColumn, rows_to_json
+from footprint.estimators.llm import RowValueError, estimate_llm_batch
 from footprint.errors import InputFileError
 
 REQUIRED = ("params", "active_params", "gpu", "gpus", "batch_size", "precision", "output_tokens")

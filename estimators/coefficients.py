@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from estimators import physics
+from footprint.estimators import physics
 from footprint.factors import read_data_text
 
 

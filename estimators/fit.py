@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from estimators import physics
-from estimators.hardware import normalise_gpu, precision_bytes, spec_arrays
+from footprint.estimators import physics
+from footprint.estimators.hardware import normalise_gpu, precision_bytes, spec_arrays
 from footprint.factors import read_data_csv
 
 COVERAGE = 0.80

@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 
-from estimators import coefficients, impacts
-from estimators.hardware import normalise_gpu, spec_arrays
-from estimators.result import ENERGY_KEYS, Estimate
+from footprint.estimators import coefficients, impacts
+from footprint.estimators.hardware import normalise_gpu, spec_arrays
+from footprint.estimators.result import ENERGY_KEYS, Estimate
 from footprint import factors, units
 from footprint.records import MAX_PUE
 from footprint.errors import NotFoundError, ValidationError

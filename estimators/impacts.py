@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from estimators import coefficients
-from estimators.hardware import GPUS
+from footprint.estimators import coefficients
+from footprint.estimators.hardware import GPUS
 from footprint import factors, units
 
 _GOOGLE = "Google, 'Measuring the environmental impact of delivering AI at Google scale' (arXiv 2508.15734, Aug 2025)"

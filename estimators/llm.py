@@ -13,10 +13,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from estimators import coefficients, impacts, physics
-from estimators.hardware import normalise_gpu, precision_bytes, spec_arrays
-from estimators.models import lookup
-from estimators.result import ENERGY_KEYS, Estimate
+from footprint.estimators import coefficients, impacts, physics
+from footprint.estimators.hardware import normalise_gpu, precision_bytes, spec_arrays
+from footprint.estimators.models import lookup
+from footprint.estimators.result import ENERGY_KEYS, Estimate
 from footprint import factors, units
 from footprint.errors import NotFoundError, ValidationError
 from footprint.records import MAX_PUE, Range

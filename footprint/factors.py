@@ -46,7 +46,7 @@ class ReferenceFactor:
 
 def read_data_text(name: str) -> str:
     """Text of a shipped data file, from the installed package."""
-    return resources.files("data").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("footprint.data").joinpath(name).read_text(encoding="utf-8")
 
 
 def read_data_csv(name: str) -> list[dict[str, str]]:

@@ -34,7 +34,7 @@ def runner() -> CliRunner:
 @pytest.fixture
 def invoke(runner, db_path):
     """Run the CLI in-process against the test database; returns the Click result."""
-    from cli import app
+    from footprint.cli import app
 
     def _invoke(*args: str, input: str | None = None):
         return runner.invoke(app, ["--db", str(db_path), *args], input=input)

@@ -40,7 +40,7 @@ def test_register_round_trip_through_the_console_script(tmp_path):
 
 def test_help_loads_no_heavy_module():
     code = (
-        "import sys\nsys.argv = ['footprint', '--help']\nimport cli\n"
+        "import sys\nsys.argv = ['footprint', '--help']\nfrom footprint import cli\n"
         "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
         f"print('LOADED', sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))"
     )
@@ -50,7 +50,7 @@ def test_help_loads_no_heavy_module():
 
 def test_usecase_list_loads_neither_codecarbon_nor_plotting(tmp_path):
     code = (
-        "import sys\nsys.argv = ['footprint', 'usecase', 'list', '--json']\nimport cli\n"
+        "import sys\nsys.argv = ['footprint', 'usecase', 'list', '--json']\nfrom footprint import cli\n"
         "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
         "print('LOADED', sorted(m for m in ('codecarbon', 'matplotlib', 'pandas') if m in sys.modules))"
     )

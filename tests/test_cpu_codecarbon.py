@@ -107,7 +107,7 @@ def test_codecarbon_is_not_imported_by_the_cli_module():
     import subprocess
     import sys
 
-    code = "import cli, sys; print(sorted(m for m in ('codecarbon', 'duckdb', 'pandas', 'pynvml') if m in sys.modules))"
+    code = "import sys; from footprint import cli; print(sorted(m for m in ('codecarbon', 'duckdb', 'pandas', 'pynvml') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

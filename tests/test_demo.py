@@ -11,7 +11,7 @@ from footprint.store import open_store
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("footprint.spool") is None or importlib.util.find_spec("footprint.ingest") is None
-    or importlib.util.find_spec("estimators") is None,
+    or importlib.util.find_spec("footprint.estimators") is None,
     reason="the demo writes through footprint.spool and footprint.ingest and is reported with estimators; "
            "one of them is not in this tree yet",
 )

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from estimators import estimate_llm
+from footprint.estimators import estimate_llm
 
 HEADER = ["params", "active_params", "gpu", "gpus", "batch_size", "precision", "output_tokens", "model", "input_tokens", "country"]
 
@@ -105,7 +105,7 @@ def test_input_needs_json(invoke, tmp_path):
 
 
 def test_100k_rows_fast(tmp_path):
-    from estimators.batch_csv import estimate_file, to_json_bytes
+    from footprint.estimators.batch_csv import estimate_file, to_json_bytes
 
     rows = [[(8, 70, 235)[i % 3], (8, 70, 22)[i % 3], ("H100", "A100", "B200")[i % 3], (1, 4, 8)[i % 3],
              (16, 64, 256, 1024)[i % 4], ("bf16", "fp8")[i % 2], 100 + i % 500, "", i % 1000, ("FRA", "")[i % 2]]

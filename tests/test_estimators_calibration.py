@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from estimators import estimate_llm
+from footprint.estimators import estimate_llm
 from footprint.calibration import measured_calibration
 from footprint.measurements import insert_records
 from footprint.records import IntervalRecord, TokenCount

@@ -90,7 +90,7 @@ def test_text_to_image(invoke):
 
 def test_console_script_subprocess(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-c", "import cli; cli.main()", "--db", str(tmp_path / "x.duckdb"), "estimate",
+        [sys.executable, "-c", "from footprint import cli; cli.main()", "--db", str(tmp_path / "x.duckdb"), "estimate",
          "--model", "gpt-4o", "--output-tokens", "500", "--json"],
         capture_output=True, text=True, check=False,
     )

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from estimators import fit
+from footprint.estimators import fit
 from footprint.factors import read_data_text
 
 REPO = Path(__file__).resolve().parents[1]

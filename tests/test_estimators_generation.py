@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from estimators import coefficients, estimate_llm, physics
+from footprint.estimators import coefficients, estimate_llm, physics
 from footprint.calibration import measured_calibration
 from footprint.factors import read_data_text
 from footprint.measurements import insert_records

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from estimators import estimate_images
+from footprint.estimators import estimate_images
 from footprint.errors import NotFoundError, ValidationError
 
 

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from estimators.fastjson import rows_to_json, sci_digits
-from estimators.hardware import normalise_gpu, precision_bytes
+from footprint.estimators.fastjson import rows_to_json, sci_digits
+from footprint.estimators.hardware import normalise_gpu, precision_bytes
 from footprint.errors import ValidationError
 
 
@@ -34,8 +34,8 @@ def test_precision_bytes(name, nbytes):
 def test_the_hopper_moe_factor_applies_to_hopper_moe_models_only():
     """The fitted Hopper x MoE correction scales the whole energy of an MoE model on H100, H200 or GH200 by
     exp(b), and leaves dense models and other generations alone."""
-    from estimators import coefficients, physics
-    from estimators.hardware import spec_arrays
+    from footprint.estimators import coefficients, physics
+    from footprint.estimators.hardware import spec_arrays
 
     gpus = ["H100", "H200", "GH200", "B200", "A100"]
     assert spec_arrays(gpus)["is_hopper"].tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]
@@ -75,6 +75,6 @@ def test_fast_json_numbers_round_trip():
 
 
 def test_import_estimators_is_light():
-    code = "import sys, estimators; print('duckdb' in sys.modules, 'typer' in sys.modules)"
+    code = "import sys, footprint.estimators; print('duckdb' in sys.modules, 'typer' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from estimators import Estimate, estimate_llm, estimate_llm_batch
+from footprint.estimators import Estimate, estimate_llm, estimate_llm_batch
 from footprint.errors import NotFoundError, ValidationError
 
 

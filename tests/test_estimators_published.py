@@ -21,7 +21,7 @@ boundary unstated. Our range for a gpt-4o answer of the same median length conta
 
 from __future__ import annotations
 
-from estimators import estimate_llm
+from footprint.estimators import estimate_llm
 from footprint.factors import reference_factor
 
 # Google gives no token count; a median chat answer is a few hundred tokens with a longer prompt.

@@ -268,7 +268,7 @@ def test_cli_map_needs_column_equals_field(invoke, tmp_path):
 
 
 def test_progress_bar_only_on_a_terminal_for_big_files(tmp_path, monkeypatch):
-    import cli
+    from footprint import cli
 
     big = tmp_path / "big.csv"
     big.write_bytes(b"x" * (cli._PROGRESS_MIN_BYTES + 1))

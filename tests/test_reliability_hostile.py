@@ -233,7 +233,7 @@ NUM = st.one_of(st.none(), EXTREME_FLOATS, st.floats(), st.integers(-(10**20), 1
        country=st.one_of(st.none(), JUNK_TEXT, st.sampled_from(["FRA", "DEU", "fra"])),
        pue=st.one_of(st.none(), EXTREME_FLOATS, st.floats(0, 5)))
 def test_estimate_llm_options(output_tokens, input_tokens, model, params, gpu, gpus, batch, precision, country, pue):
-    from estimators import estimate_llm
+    from footprint.estimators import estimate_llm
 
     CASES["estimate"] += 1
     if (model is None) == (params is None):
@@ -256,7 +256,7 @@ CSV_CELL = st.one_of(EXTREME_NUMBER_TEXT, st.integers(-5, 10**9).map(str), JUNK_
               st.lists(st.lists(CSV_CELL, min_size=6, max_size=8), max_size=4)),
     st.binary(max_size=200)))
 def test_estimate_input_csv(tmp_path_factory, data):
-    from estimators.batch_csv import estimate_file
+    from footprint.estimators.batch_csv import estimate_file
 
     CASES["estimate_csv"] += 1
     file_outcome(tmp_path_factory, "rows.csv", data, estimate_file)
@@ -308,7 +308,7 @@ def test_ingest_files(shared_store, tmp_path_factory, kind, data):
 # --- huge and binary files ---------------------------------------------------------------------
 
 def test_huge_binary_files_are_refused_in_one_line(tmp_path, shared_store):
-    from estimators.batch_csv import estimate_file
+    from footprint.estimators.batch_csv import estimate_file
     from footprint.cluster import load_mapping
 
     huge = tmp_path / "huge.bin"
@@ -346,7 +346,7 @@ CLI_TEXT = st.one_of(JUNK_TEXT.filter(lambda s: "\x00" not in s), st.sampled_fro
 def test_cli_options(tmp_path_factory, args):
     from typer.testing import CliRunner
 
-    from cli import app
+    from footprint.cli import app
 
     CASES["cli"] += 1
     db = tmp_path_factory.getbasetemp() / "cli" / "fp.duckdb"
@@ -389,7 +389,7 @@ def test_report_neutralises_html_markdown_and_csv_injection(tmp_path):
 
     from typer.testing import CliRunner
 
-    from cli import app
+    from footprint.cli import app
 
     db = tmp_path / "fp.duckdb"
     runner = CliRunner()

@@ -64,11 +64,11 @@ def test_report_bad_input_is_one_line_and_writes_nothing(invoke, db_path, tmp_pa
 
 def test_report_error_exit_code_through_console_script(db_path, tmp_path):
     env = {**os.environ, "FOOTPRINT_DB": str(db_path)}
-    proc = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "report", "--quarter", "2026-Q9"],
+    proc = subprocess.run([sys.executable, "-c", "from footprint import cli; cli.main()", "report", "--quarter", "2026-Q9"],
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: bad period") and "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "report"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", "from footprint import cli; cli.main()", "report"], capture_output=True, text=True,
                           env=env)
     assert proc.returncode == 1 and "no complete quarter with data" in proc.stderr
 
@@ -98,7 +98,7 @@ def test_site_set_and_list(invoke):
 def test_only_the_html_report_loads_matplotlib(db_path, tmp_path):
     _org(db_path)
     env = {**os.environ, "FOOTPRINT_DB": str(db_path)}
-    code = ("import sys\nimport cli\nsys.argv = ['footprint'] + sys.argv[1:]\n"
+    code = ("import sys\nfrom footprint import cli\nsys.argv = ['footprint'] + sys.argv[1:]\n"
             "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
             "print('MATPLOTLIB', 'matplotlib' in sys.modules)")
     for fmt, loaded in (("json", False), ("csv", False), ("html", True)):

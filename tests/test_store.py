@@ -91,7 +91,7 @@ def test_newer_schema_is_refused(tmp_path, invoke, db_path):
 
 
 def test_garbage_file_is_a_clear_error(tmp_path, runner):
-    from cli import app
+    from footprint.cli import app
 
     bad = tmp_path / "bad.duckdb"
     bad.write_bytes(b"this is not a database" * 1000)
@@ -111,14 +111,14 @@ def test_unreadable_file_is_a_clear_error(tmp_path):
 
 
 def test_directory_as_database_is_a_clear_error(tmp_path, runner):
-    from cli import app
+    from footprint.cli import app
 
     result = runner.invoke(app, ["--db", str(tmp_path), "usecase", "list"])
     assert result.exit_code == 1 and "is a directory" in result.stderr
 
 
 def test_locked_database_waits_then_fails_clearly(tmp_path, monkeypatch, runner):
-    from cli import app
+    from footprint.cli import app
 
     db = tmp_path / "fp.duckdb"
     open_store(db).close()

@@ -52,7 +52,7 @@ Estimator = Callable[..., object]
 
 
 def _default_estimator():
-    from estimators import estimate_llm  # lazy: numpy and fitted tables load only when needed
+    from footprint.estimators import estimate_llm  # lazy: numpy and fitted tables load only when needed
 
     return estimate_llm
 
