@@ -326,6 +326,9 @@ def benefit_list(
 
 UseCaseReq = Annotated[str, typer.Option("--use-case", help="Registered use case the energy goes to.", metavar="SLUG")]
 IntervalOpt = Annotated[float, typer.Option("--interval", help="Seconds per interval record.", metavar="S")]
+GpusOpt = Annotated[
+    Optional[str], typer.Option("--gpus", help="GPUs to measure: indices and/or GPU- UUIDs (default: $CUDA_VISIBLE_DEVICES, else all).", metavar="LIST")
+]
 
 
 def _db_path():
@@ -381,9 +384,7 @@ def monitor_cmd(
     map_: Annotated[
         Optional[list[str]], typer.Option("--map", help="Send a model's tokens to another use case (repeat).", metavar="MODEL=SLUG")
     ] = None,
-    gpus: Annotated[
-        Optional[str], typer.Option("--gpus", help="GPUs to measure: indices and/or GPU- UUIDs (default: $CUDA_VISIBLE_DEVICES, else all).", metavar="LIST")
-    ] = None,
+    gpus: GpusOpt = None,
     listen: Annotated[
         Optional[str], typer.Option("--listen", help="Serve footprint_* counters on /metrics for Prometheus (PORT alone: 127.0.0.1).", metavar="HOST:PORT")
     ] = None,
@@ -450,9 +451,7 @@ def doctor_cmd(
     gpu_check: Annotated[
         Optional[float], typer.Option("--gpu-check", help="Read every selected GPU this long with each NVML source and print their agreement.", metavar="SECONDS")
     ] = None,
-    gpus: Annotated[
-        Optional[str], typer.Option("--gpus", help="GPUs for --gpu-check: indices and/or GPU- UUIDs (default: $CUDA_VISIBLE_DEVICES, else all).", metavar="LIST")
-    ] = None,
+    gpus: GpusOpt = None,
 ) -> None:
     """What can be measured here and how: NVML, CodeCarbon's CPU/RAM method, database and spool."""
     if gpu_check is not None:

@@ -21,7 +21,10 @@ class BuildPyWithCli(build_py):
             elif path.exists():
                 path.unlink()
         super().run()
+        if getattr(self, "editable_mode", False):
+            return  # an editable install imports the checkout, where footprint.cli resolves to cli.py
         target = Path(self.build_lib) / "footprint" / "cli.py"
+        self.mkpath(str(target.parent))
         self.copy_file("cli.py", str(target))
 
 
