@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from unittest import mock
 
-from common import footprint_exe, median, print_table, row, time_command
+from common import footprint_exe, measure_side_by_side, median, print_table, row, time_command
 
 _TRACKER = """
 import logging, signal, sys, time
@@ -65,19 +63,6 @@ def run_overhead(repeat: int = 10, env: dict | None = None) -> list[dict]:
     ]
 
 
-def _cpu_s(pid: int) -> float:
-    import psutil
-
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
-
-
-def _rss_mb(pid: int) -> float:
-    import psutil
-
-    return psutil.Process(pid).memory_info().rss / 1e6
-
-
 def monitor_cost(seconds: float = 30.0, warmup_s: float = 4.0) -> list[dict]:
     """CPU share of one core and RSS of `monitor --interval 1` and of a bare CodeCarbon tracker
     (measure_power_secs=1), measured over the same `seconds` after both warmed up."""
@@ -89,23 +74,7 @@ def monitor_cost(seconds: float = 30.0, warmup_s: float = 4.0) -> list[dict]:
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         ref = subprocess.Popen([sys.executable, "-c", _TRACKER], env=env, cwd=tmp, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL)
-        try:
-            ref.stdout.readline()
-            time.sleep(warmup_s)
-            start = time.monotonic()
-            cpu0 = {p.pid: _cpu_s(p.pid) for p in (mon, ref)}
-            time.sleep(seconds)
-            wall = time.monotonic() - start
-            share = {p.pid: (_cpu_s(p.pid) - cpu0[p.pid]) / wall * 100 for p in (mon, ref)}
-            rss = {p.pid: _rss_mb(p.pid) for p in (mon, ref)}
-        finally:
-            for proc in (mon, ref):
-                proc.send_signal(signal.SIGTERM)
-            for proc in (mon, ref):
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        share, rss = measure_side_by_side([mon, ref], seconds, warmup_s, ready=ref.stdout.readline)
     m_cpu, r_cpu = share[mon.pid], share[ref.pid]
     m_rss, r_rss = rss[mon.pid], rss[ref.pid]
     ratio = m_cpu / r_cpu if r_cpu else None

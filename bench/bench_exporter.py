@@ -16,7 +16,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,22 +24,9 @@ import time
 import urllib.parse
 import urllib.request
 
-from common import footprint_exe, median, row, run_measuring_peak_rss_mb
+from common import footprint_exe, measure_side_by_side, median, row, run_measuring_peak_rss_mb
 
 DAY_S = 86400
-
-
-def _cpu_s(pid: int) -> float:
-    import psutil
-
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
-
-
-def _rss_mb(pid: int) -> float:
-    import psutil
-
-    return psutil.Process(pid).memory_info().rss / 1e6
 
 
 def _env(tmp: str, name: str) -> dict:
@@ -75,22 +61,9 @@ def exporter_cost(seconds: float = 60.0, warmup_s: float = 5.0) -> list[dict]:
         scraper = threading.Thread(target=scrape, daemon=True)
         scraper.start()
         try:
-            time.sleep(warmup_s)
-            start = time.monotonic()
-            cpu0 = {p.pid: _cpu_s(p.pid) for p in (plain, listen)}
-            time.sleep(seconds)
-            wall = time.monotonic() - start
-            share = {p.pid: (_cpu_s(p.pid) - cpu0[p.pid]) / wall * 100 for p in (plain, listen)}
-            rss = {p.pid: _rss_mb(p.pid) for p in (plain, listen)}
+            share, rss = measure_side_by_side([plain, listen], seconds, warmup_s)
         finally:
             stop.set()
-            for proc in (plain, listen):
-                proc.send_signal(signal.SIGTERM)
-            for proc in (plain, listen):
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
     l_cpu, p_cpu = share[listen.pid], share[plain.pid]
     l_rss, p_rss = rss[listen.pid], rss[plain.pid]
     return [

@@ -68,3 +68,36 @@ def print_table(rows: list[dict]) -> None:
 
 
 median = statistics.median
+
+
+def measure_side_by_side(procs: list, seconds: float, warmup_s: float = 0.0, ready=None) -> tuple[dict, dict]:
+    """CPU share of one core (%) and RSS (MB) of each running process over the same `seconds`, keyed by pid,
+    after `ready()` (if given) and `warmup_s`; then every process gets SIGTERM (killed after 20 s), whatever
+    happened."""
+    import signal
+
+    import psutil
+
+    def cpu_s(pid: int) -> float:
+        times = psutil.Process(pid).cpu_times()
+        return times.user + times.system
+
+    try:
+        if ready is not None:
+            ready()
+        time.sleep(warmup_s)
+        start = time.monotonic()
+        cpu0 = {p.pid: cpu_s(p.pid) for p in procs}
+        time.sleep(seconds)
+        wall = time.monotonic() - start
+        share = {p.pid: (cpu_s(p.pid) - cpu0[p.pid]) / wall * 100 for p in procs}
+        rss = {p.pid: psutil.Process(p.pid).memory_info().rss / 1e6 for p in procs}
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return share, rss
