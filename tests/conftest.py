@@ -48,3 +48,15 @@ def shared_format(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared sample {path} not available (tests read real formats from ../shared)")
     return path
+
+
+def skip_if_nvidia_driver(reason: str = "this machine has an NVIDIA driver") -> None:
+    """For tests of the no-GPU path: a real NVML that initialises would measure instead."""
+    import pynvml
+
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        return
+    pynvml.nvmlShutdown()
+    pytest.skip(reason)

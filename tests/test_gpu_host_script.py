@@ -6,20 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pynvml
-import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, skip_if_nvidia_driver
 
 
 def test_gpu_host_script_fails_cleanly_without_an_nvidia_gpu():
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError:
-        pass
-    else:
-        pynvml.nvmlShutdown()
-        pytest.skip("this machine has an NVIDIA driver: the script would measure")
+    skip_if_nvidia_driver("this machine has an NVIDIA driver: the script would measure")
     done = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "gpu_host.py"), "--quick"], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 1

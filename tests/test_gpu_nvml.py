@@ -13,6 +13,8 @@ from footprint.collectors.gpu import nvml as nvml_mod
 from footprint.collectors.gpu.null import NullGpuDevices
 from footprint.collectors.gpu.nvml import NvmlGpuDevices, parse_selection
 
+from conftest import skip_if_nvidia_driver
+
 
 def not_supported():
     raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_SUPPORTED)
@@ -201,13 +203,7 @@ def test_no_library_or_driver_is_one_notice_and_no_gpu(fake_nvml, error):
 
 
 def test_real_library_absent_here_gives_null_devices():
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError:
-        pass
-    else:
-        pynvml.nvmlShutdown()
-        pytest.skip("this machine has an NVIDIA driver")
+    skip_if_nvidia_driver()
     assert isinstance(open_gpu_devices(None, use_env=False), NullGpuDevices)
 
 
