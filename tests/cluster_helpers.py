@@ -31,8 +31,35 @@ def with_value(text: str, metric: str, value: float) -> str:
 
 import http.server
 import json
+import socket
 import threading
+import time
 import urllib.parse
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_metrics(render) -> http.server.ThreadingHTTPServer:
+    """A /metrics endpoint on a loopback port whose text is `render(now)` at each scrape (an exporter)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = render(time.time()).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server
 
 
 class FakePrometheusAPI:

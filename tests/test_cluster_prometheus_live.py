@@ -6,12 +6,9 @@ constant GPU power and token rates, with one energy counter reset and one token 
 
 from __future__ import annotations
 
-import http.server
 import json
 import shutil
-import socket
 import subprocess
-import threading
 import time
 
 import pytest
@@ -21,6 +18,8 @@ from footprint.cluster.collect import from_unix
 from footprint.measurements import list_measurements
 from footprint.register import add_use_case
 from footprint.records import UseCase
+
+from cluster_helpers import free_port, serve_metrics
 
 W_GPU0 = 300.0  # node1 GPU 0: energy counter
 W_GPU1 = 250.0  # node1 GPU 1: energy counter that resets mid-window
@@ -42,12 +41,6 @@ use_case = "code"
 match = {namespace = "batch"}
 use_case = "batch-job"
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Truth:
@@ -89,32 +82,15 @@ class Truth:
         ])
 
 
-def _exporter(render):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = render(time.time()).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", _free_port()), Handler)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    return server
-
-
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory):
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.skip("the `prometheus` server binary is not installed (Debian: apt-get install -y prometheus)")
     truth = Truth()
-    node1, node2 = _exporter(truth.node1), _exporter(truth.node2)
+    node1, node2 = serve_metrics(truth.node1), serve_metrics(truth.node2)
     work = tmp_path_factory.mktemp("prom")
-    port = _free_port()
+    port = free_port()
     # Bare-metal style: each target carries its machine's name as a `node` label.
     (work / "prom.yml").write_text(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: gpu\n    static_configs:\n"

@@ -8,18 +8,15 @@ central database itself, so its energy reaches it twice (spool and Prometheus) a
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -29,6 +26,8 @@ from footprint.cluster import PrometheusClient, PrometheusError
 from footprint.cluster.collect import from_unix
 from footprint.periods import Period
 from footprint.store import open_store
+
+from cluster_helpers import free_port, serve_metrics
 
 EXE = str(Path(sys.executable).parent / "footprint")
 import footprint.dashboards
@@ -67,31 +66,15 @@ if os.environ.get("FAKE_GPU_WATTS"):
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _vllm_endpoint(t0: float):
+    def render(now: float) -> str:
+        dt = now - t0
+        return ("# TYPE vllm:prompt_tokens_total counter\n"
+                f'vllm:prompt_tokens_total{{model_name="m-chat"}} {float(int(dt * IN_PER_S))}\n'
+                "# TYPE vllm:generation_tokens_total counter\n"
+                f'vllm:generation_tokens_total{{model_name="m-chat"}} {float(int(dt * OUT_PER_S))}\n')
 
-
-def _vllm_endpoint(t0: float) -> http.server.ThreadingHTTPServer:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            dt = time.time() - t0
-            body = ("# TYPE vllm:prompt_tokens_total counter\n"
-                    f'vllm:prompt_tokens_total{{model_name="m-chat"}} {float(int(dt * IN_PER_S))}\n'
-                    "# TYPE vllm:generation_tokens_total counter\n"
-                    f'vllm:generation_tokens_total{{model_name="m-chat"}} {float(int(dt * OUT_PER_S))}\n').encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    return server
+    return serve_metrics(render)
 
 
 def _add_use_cases(env, *slugs):
@@ -137,12 +120,12 @@ def cluster(tmp_path_factory):
                "PYTHONPATH": os.pathsep.join(filter(None, [str(work / "site"), base.get("PYTHONPATH")]))}
         if where == "own":
             _add_use_cases(env, use_case)
-        listen = _free_port()
+        listen = free_port()
         argv = [EXE, "monitor", "--use-case", use_case, "--interval", "1", "--listen", f"127.0.0.1:{listen}"]
         if name == "node-a":
             argv += ["--metrics-url", f"http://127.0.0.1:{vllm.server_address[1]}/metrics"]
         hosts[name] = {"db": db, "env": env, "argv": argv, "port": listen}
-    port = _free_port()
+    port = free_port()
     targets = ", ".join(f"'127.0.0.1:{h['port']}'" for h in hosts.values())
     (work / "prom.yml").write_text(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: footprint\n"
