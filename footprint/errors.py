@@ -35,3 +35,7 @@ class InputFileError(ValidationError):
 
 class ListenError(FootprintError):
     """A server option (`--listen HOST:PORT`) cannot be served: address unknown, port in use."""
+
+
+class ConvergenceError(FootprintError):
+    """A fit did not converge (estimators.physics.levenberg_marquardt): its result would depend on the arithmetic's last bits."""
