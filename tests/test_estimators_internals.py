@@ -78,3 +78,27 @@ def test_import_estimators_is_light():
     code = "import sys, footprint.estimators; print('duckdb' in sys.modules, 'typer' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_the_weights_batch_exponent_spares_batch_one_and_every_generation_alike():
+    """The weights term falls as B^-(1-e): batch 1 is untouched, a larger batch pays more per token
+    than 1/B would give, and the same for every serving generation (an older generation stays the
+    newest times its one factor)."""
+    from footprint.estimators import coefficients, physics
+    from footprint.estimators.hardware import spec_arrays
+
+    theta = coefficients.llm_theta().copy()
+    index = physics.PARAMS.index("weights_batch_exponent")
+    assert 0.1 < theta[index] < 0.4
+    plain = theta.copy()
+    plain[index] = 0.0
+    batches = np.array([1.0, 8.0, 64.0, 256.0])
+    specs = spec_arrays(["H100"] * 4)
+
+    def decode(t, generation):
+        features = physics.features(70.0, 70.0, 2.0, batches, 4.0, specs, generation=generation)
+        return physics.decode_log_energy_per_token(t, features)
+
+    shift = decode(theta, None) - decode(plain, None)
+    assert shift[0] == pytest.approx(0.0, abs=1e-12) and np.all(shift[1:] > 0)
+    assert np.allclose(decode(theta, 1) - decode(theta, None), theta[physics.PARAMS.index("serving_v2")])

@@ -160,7 +160,8 @@ def test_interval_width_depends_on_the_regime():
         return e.energy_wh["gpu"].high / e.energy_wh["gpu"].low
 
     assert ratio(batch=1, precision="bf16") < ratio(batch=64, precision="bf16") < ratio(batch=64, precision="fp8")
-    assert ratio(batch=1, precision="bf16") < 1.6 and ratio(batch=64, precision="bf16") > 2.2
+    # x1.46 and x2.16 (above x2.2 before the weights term's batch exponent narrowed batched serving's)
+    assert ratio(batch=1, precision="bf16") < 1.6 and ratio(batch=64, precision="bf16") > 2.1
     metrics = json.loads(read_data_text("llm_cv_metrics.json"))["metrics"]
     for version in ("v1", "v2", "v3"):
         assert 0.70 <= metrics[version]["interval_coverage"] <= 0.92, version

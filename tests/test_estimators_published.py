@@ -6,13 +6,16 @@ Our range for a Gemini 2.5 Flash answer of a median length contains the energy; 
 is market-based (Google's contractual clean-energy purchases), which a location-based grid factor
 cannot reproduce: at Google's implied 125 gCO2e/kWh the energy range contains 0.03 g as well.
 
-Also 0.10 Wh for the active accelerators alone (our GPU energy) and 0.26 mL of on-site water.
+Also 0.10 Wh for the active accelerators alone (our GPU energy), which falls just below our GPU range
+(0.105-0.366 Wh: an H100 at 256 sequences, not a TPU), and 0.26 mL of on-site water, inside.
 
 Mistral Large 2 (Mistral / Carbone 4 / ADEME LCA, 2025): 1.14 gCO2e per 400-token answer,
 inference incl. upstream hardware, location-based. At that boundary (use phase on France's grid
-+ embodied hardware, Azure Sweden PUE) our range contains it only for lightly loaded serving
-(batch 1, about 7 Wh of GPU energy per answer); at the assumed production batch (256 concurrent
-sequences) our estimate is about 90 times lower. The LCA does not publish its utilisation
++ embodied hardware, Azure Sweden PUE) our range does not contain it: served one request at a time
+with today's software it reaches 0.50-0.78 g (the LCA's figure is x1.8 our central value; with the
+weights term's batch exponent the newest software's batch-1 cost is an extrapolation from batches of
+8 and more, estimators/README.md); at the assumed production batch (256 concurrent sequences) our
+estimate is about 80 times lower. The LCA does not publish its utilisation
 assumption; see estimators/README.md (published per-prompt checks).
 
 OpenAI (Sam Altman, "The Gentle Singularity", 2025-06-10): 0.34 Wh for an average ChatGPT query,
@@ -44,7 +47,8 @@ def test_gemini_median_prompt_energy_within_range():
 def test_gemini_active_accelerators_and_water_within_range():
     e = estimate_llm(model="gemini-2.5-flash", output_tokens=GEMINI_OUTPUT_TOKENS, input_tokens=GEMINI_INPUT_TOKENS,
                      pue=reference_factor("pue_google").number, country="USA")
-    assert e.energy_wh["gpu"].low <= GEMINI_ACTIVE_ACCELERATOR_WH <= e.energy_wh["gpu"].high
+    # Just below our GPU range: within 10% of its low end, not inside it.
+    assert GEMINI_ACTIVE_ACCELERATOR_WH < e.energy_wh["gpu"].low < 1.1 * GEMINI_ACTIVE_ACCELERATOR_WH
     assert e.water_ml.low <= reference_factor("gemini_median_text_prompt_water").number <= e.water_ml.high
 
 
@@ -76,8 +80,9 @@ def test_mistral_large_2_lca_figure():
     def use_plus_hardware(e):  # the LCA's boundary: location-based use phase + upstream hardware
         return e.gco2e.low + e.embodied_gco2e.low, e.gco2e.high + e.embodied_gco2e.high
 
-    # Served one request at a time (weights read once per token), the range contains the figure...
+    # Served one request at a time (weights read once per token), the range comes within x2 of the
+    # figure but stays below it...
     low, high = use_plus_hardware(estimate_llm(**boundary, batch=1))
-    assert low <= published <= high
+    assert high < published < 2 * high
     # ...while at the assumed production batch (256 concurrent sequences) it is far lower.
     assert use_plus_hardware(estimate_llm(**boundary))[1] < published / 20
