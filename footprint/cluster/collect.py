@@ -37,10 +37,11 @@ from footprint.cluster.energy import (
     token_series,
 )
 from footprint.cluster.mapping import Mapping, node_name, workload_labels
-from footprint.cluster.own import OWN_ID_PREFIX, OWN_QUERY, own_records
+from footprint.cluster.own import OWN_ID_PREFIX, OWN_QUERY, lookahead_steps, own_records
 from footprint.cluster.prometheus import MAX_POINTS_PER_SERIES, PrometheusClient
 from footprint.errors import FootprintError, ValidationError
 from footprint.records import IntervalRecord, TokenCount
+from footprint.units import to_unix  # noqa: F401 - the cluster's time helpers live here too
 
 SOURCE = "prometheus"
 
@@ -77,11 +78,6 @@ class CollectResult:
             "footprint_hosts": self.footprint_hosts,
             "cpu_ram_j": self.cpu_ram_j,
         }
-
-
-def to_unix(value: datetime) -> float:
-    """Naive UTC datetime (the store's convention) to unix seconds."""
-    return value.replace(tzinfo=timezone.utc).timestamp() if value.tzinfo is None else value.timestamp()
 
 
 def from_unix(value: float) -> datetime:
@@ -222,7 +218,10 @@ def gather(client: PrometheusClient, start_s: float, end_s: float, step_s: float
     fill_leading_steps(units, [_host(u) for u in units], first, step_s)
     served = token_series(tokens, step_s)
     records = build_records(units, served, mapping, step_s, first, last)
-    own = client.query_range(OWN_QUERY, first * step_s, last * step_s, step_s)
+    # footprint's own counters lag their scrapes: the samples just past the window complete its last steps
+    # (never past now: a step they do not cover yet is left for the next collection, see watch)
+    ahead = max(last, min(last + lookahead_steps(step_s), math.floor(time.time() / step_s)))
+    own = client.query_range(OWN_QUERY, first * step_s, ahead * step_s, step_s)
     records += own_records(own, step_s, first, last, SOURCE)
     return records, first * step_s, last * step_s, unlinked_tokens(units, served)
 
@@ -353,7 +352,9 @@ def watch(
 ) -> float:
     """Collect every `every_s` seconds from the last collected step to now - lag, until `stop` is set.
 
-    Returns the last collected step (unix s). A failing cycle (server down, database locked)
+    Each cycle after the first starts LOOKAHEAD_S before the cursor: footprint's own steps that the
+    samples did not yet cover whole were left out, and are written then (the rest is there already:
+    its record ids add nothing). Returns the last collected step (unix s). A failing cycle (server down, database locked)
     writes nothing; with `on_error` it is reported and the next cycle retries from the same
     step, without it the error is raised.
     """
@@ -364,7 +365,8 @@ def watch(
         end_s = clock() - lag_s
         if math.floor(end_s / step_s) * step_s > cursor:
             try:
-                result = collect(store_opener, client, cursor, end_s, step_s, mapping)
+                since = cursor if cursor == start_s else max(start_s, cursor - lookahead_steps(step_s) * step_s)
+                result = collect(store_opener, client, since, end_s, step_s, mapping)
             except FootprintError as exc:
                 if on_error is None:
                     raise
