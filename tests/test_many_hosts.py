@@ -295,3 +295,39 @@ def test_a_monitor_restart_with_the_old_exporter_still_spreads_evenly():
     records = _records(results, 14)
     assert [int((r.start - T0).total_seconds() // STEP) for r in records if r.gpu_low_confidence] == [4, 5, 6, 7, 8]
     assert sum(r.gpu_j for r in records) == pytest.approx(float(results[0]["values"][-1][1]) - 3000.0)
+
+
+def test_the_columnar_write_stores_what_the_records_would(tmp_path):
+    """collect writes footprint's own series as columns: the same rows and token rows as the records give."""
+    import importlib
+
+    from footprint.store import open_store
+
+    collect_mod = importlib.import_module("footprint.cluster.collect")
+    results = (_host_series("h1", "chat", 300.0, 30, out_per_s=7, gap=range(8, 11))
+               + _host_series("h2", "code", 100.0, 30, instance="h2:9464"))
+    series = parse_results(results)
+
+    class Client:
+        def query_range(self, query, start_s, end_s, step_s):
+            if "footprint" not in query:
+                return []
+            return [type(s)(s.labels, tuple((t, v) for t, v in s.samples if start_s <= t <= end_s)) for s in series]
+
+    first, t0 = int(to_unix(T0) // STEP), to_unix(T0)
+    dumps = []
+    for name in ("records", "columns"):
+        with open_store(tmp_path / f"{name}.duckdb") as store:
+            _use_cases(store, "chat", "code")
+            if name == "records":
+                write(store, own_records(series, STEP, first, first + 30, "prometheus"))
+        if name == "columns":
+            result = collect_mod.collect(lambda: open_store(tmp_path / "columns.duckdb"), Client(), t0,
+                                         t0 + 30 * STEP, STEP, collect_mod.Mapping())
+            assert (result.records, result.added, result.footprint_hosts) == (60, 60, 2)
+            assert result.cpu_ram_j == pytest.approx(20.0 * 300 * 2)
+            assert result.methods == {"measured:nvml-counter": 60}
+        with open_store(tmp_path / f"{name}.duckdb") as store:
+            dumps.append((store.execute("SELECT * FROM measurements ORDER BY record_id").fetchall(),
+                          store.execute("SELECT * FROM interval_tokens ORDER BY ALL").fetchall()))
+    assert dumps[0] == dumps[1] and len(dumps[0][0]) == 60 and dumps[0][1]

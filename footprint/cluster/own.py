@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import numpy as np
 
 from footprint.cluster.energy import series_key
 from footprint.cluster.prometheus import Series
+from footprint.measurements import Columns
 from footprint.records import IntervalRecord, TokenCount
 
 ENERGY_METRIC = "footprint_energy_joules_total"
@@ -134,8 +135,8 @@ def int_steps(counts: np.ndarray) -> np.ndarray:
     return np.diff(np.concatenate(([0.0], running))).astype(np.int64)
 
 
-def own_records(series: list[Series], step_s: float, first: int, last: int, source: str) -> list[IntervalRecord]:
-    """Records for the steps starting in [first, last) of every footprint monitor seen in `series`."""
+def own_columns(series: list[Series], step_s: float, first: int, last: int, source: str) -> Columns:
+    """The records for the steps starting in [first, last) of every footprint monitor seen in `series`, as columns."""
     targets: dict[tuple, _Target] = {}
     others: list[tuple[dict[str, str], Series]] = []
     for s in series:
@@ -161,11 +162,38 @@ def own_records(series: list[Series], step_s: float, first: int, last: int, sour
             continue
         # a target exports one monitor's use case; should it export several, the first takes the tokens
         served[0].tokens.append(((labels["use_case"], labels.get("model", "")), TOKEN_KINDS[labels["kind"]], s))
-    records: list[IntervalRecord] = []
-    times = [_utc(i * step_s) for i in range(first, last + 1)]  # step edges, naive UTC, shared by every host
-    for target in sorted(targets.values(), key=lambda t: t.key):
-        records.extend(_target_records(target, step_s, first, last, source, times))
-    return records
+    parts = [_target_columns(t, step_s, first, last, source) for t in sorted(targets.values(), key=lambda t: t.key)]
+    return Columns.concat([_no_columns(), *parts])
+
+
+def own_records(series: list[Series], step_s: float, first: int, last: int, source: str) -> list[IntervalRecord]:
+    """own_columns as IntervalRecord objects (for callers that want records; collect writes the columns)."""
+    columns = own_columns(series, step_s, first, last, source)
+    tokens: dict[str, list[TokenCount]] = {}
+    t = columns.tokens
+    for rid, uc, model, n_in, n_out in zip(*(t[k].tolist() for k in ("record_id", "use_case", "model", "input_tokens",
+                                                                       "output_tokens"))):
+        tokens.setdefault(rid, []).append(TokenCount(uc, model, n_in, n_out, 0))
+    rows = columns.rows
+    out = []
+    for k in range(len(columns)):
+        row = {name: rows[name][k] for name in _RECORD_FIELDS}
+        for name in ("gpu_j", "cpu_j", "ram_j"):
+            row[name] = None if math.isnan(row[name]) else float(row[name])
+        for name in ("input_tokens", "output_tokens"):
+            row[name] = None if math.isnan(row[name]) else int(row[name])
+        out.append(IntervalRecord(**row, start=_utc_of(rows["start_ts"][k]), end=_utc_of(rows["end_ts"][k]),
+                                  gpu_low_confidence=bool(rows["gpu_low_confidence"][k]), shared=bool(rows["shared"][k]),
+                                  tokens=tuple(tokens.get(row["record_id"], ()))))
+    return out
+
+
+_RECORD_FIELDS = ("record_id", "use_case", "host", "source", "gpu_j", "cpu_j", "ram_j", "gpu_method", "cpu_method",
+                  "ram_method", "input_tokens", "output_tokens")
+
+
+def _utc_of(value: np.datetime64) -> datetime:
+    return value.astype("datetime64[us]").astype(datetime)
 
 
 def _target(targets: dict, labels: dict[str, str]) -> _Target:
@@ -178,10 +206,10 @@ def _target(targets: dict, labels: dict[str, str]) -> _Target:
     return target
 
 
-def _target_records(target: _Target, step_s: float, first: int, last: int, source: str, times) -> list[IntervalRecord]:
+def _target_columns(target: _Target, step_s: float, first: int, last: int, source: str) -> Columns:
     timing = _Timing(target.start, target.until, step_s) if target.start and target.until else None
     n = last - first
-    parts: dict[str, tuple] = {}  # component -> (J, written, method per step)
+    energy: dict[str, tuple] = {}  # component -> (J per step or NaN, method per step or None)
     any_written, low = np.zeros(n, bool), np.zeros(n, bool)
     for component, per_method in target.energy.items():
         total, written = np.zeros(n), np.zeros(n, bool)
@@ -193,7 +221,9 @@ def _target_records(target: _Target, step_s: float, first: int, last: int, sourc
             largest, method_of = np.where(bigger, joules, largest), np.where(bigger, m, method_of)
             written |= ok
             low |= flagged
-        parts[component] = (np.maximum(total, 0.0), written, [method for method, _s in per_method], method_of)
+        methods = np.array([method for method, _s in per_method] + [None], dtype=object)
+        energy[component] = (np.where(written, np.maximum(total, 0.0), np.nan),
+                             methods[np.where(written, method_of, len(per_method))])
         any_written |= written
     tokens: dict[tuple[str, str], np.ndarray] = {}  # (uc, model) -> [in, out] per step
     for key, kind, s in target.tokens:
@@ -203,43 +233,63 @@ def _target_records(target: _Target, step_s: float, first: int, last: int, sourc
         pair = tokens.setdefault(key, np.zeros((2, n), np.int64))
         pair[kind] += np.where(ok, int_steps(np.where(ok, counts, 0.0)), 0)
     shared = any(uc != target.use_case for uc, _model in tokens)
-    token_keys = sorted(tokens)
-    out = []
-    for j in np.flatnonzero(any_written).tolist():
-        values = {}
-        for component in COMPONENTS:
-            part = parts.get(component)
-            if part is None or not part[1][j]:
-                values[component] = (None, None)
-            else:
-                values[component] = (float(part[0][j]), part[2][int(part[3][j])])
-        counts = []
-        for uc, model in token_keys:
-            pair = tokens[(uc, model)]
-            if pair[0, j] or pair[1, j]:
-                counts.append(TokenCount(uc, model, int(pair[0, j]), int(pair[1, j]), 0))
-        i = first + j
-        out.append(IntervalRecord(
-            record_id=f"{OWN_ID_PREFIX}{target.key}-{int(round(i * step_s * 1000))}",
-            use_case=target.use_case,
-            host=target.host,
-            start=times[j],
-            end=times[j + 1],
-            source=source,
-            gpu_j=values["gpu"][0],
-            cpu_j=values["cpu"][0],
-            ram_j=values["ram"][0],
-            gpu_method=values["gpu"][1],
-            cpu_method=values["cpu"][1],
-            ram_method=values["ram"][1],
-            gpu_low_confidence=bool(low[j]),
-            shared=shared,
-            input_tokens=sum(t.input_tokens for t in counts) if tokens else None,
-            output_tokens=sum(t.output_tokens for t in counts) if tokens else None,
-            tokens=tuple(counts),
-        ))
-    return out
+    steps = np.flatnonzero(any_written)
+    m = len(steps)
+    index = steps + first
+    ms = np.rint(index * step_s * 1000).astype(np.int64)
+    prefix = f"{OWN_ID_PREFIX}{target.key}-"
+    record_id = np.array([prefix + str(v) for v in ms.tolist()], dtype=object)
+    start_us = np.rint(index * step_s * 1e6).astype(np.int64)
+    end_us = np.rint((index + 1) * step_s * 1e6).astype(np.int64)
+    absent = (np.full(m, np.nan), np.full(m, None, dtype=object))
+    rows = {
+        "record_id": record_id,
+        "use_case": np.full(m, target.use_case, dtype=object),
+        "host": np.full(m, target.host, dtype=object),
+        "start_ts": start_us.astype("datetime64[us]"),
+        "end_ts": end_us.astype("datetime64[us]"),
+        "source": np.full(m, source, dtype=object),
+        "gpu_devices": np.full(m, None, dtype=object),
+        "gpu_low_confidence": low[steps],
+        "shared": np.full(m, shared),
+        "requests": np.full(m, np.nan),
+        "gpu_crosscheck_ratio": np.full(m, np.nan),
+        "gpu_crosscheck_disagrees": np.full(m, None, dtype=object),
+    }
+    for component in COMPONENTS:
+        joules, method = energy.get(component, absent)
+        rows[f"{component}_j"] = joules[steps] if component in energy else joules
+        rows[f"{component}_method"] = method[steps] if component in energy else method
+    token_ids, token_uc, token_model, token_in, token_out = [], [], [], [], []
+    totals = np.zeros((2, m), np.int64)
+    for uc, model in sorted(tokens):
+        pair = tokens[(uc, model)][:, steps]
+        totals += pair
+        some = np.flatnonzero(pair[0] | pair[1])
+        token_ids.append(record_id[some])
+        token_uc.append(np.full(len(some), uc, dtype=object))
+        token_model.append(np.full(len(some), model, dtype=object))
+        token_in.append(pair[0, some])
+        token_out.append(pair[1, some])
+    rows["input_tokens"] = totals[0].astype(np.float64) if tokens else np.full(m, np.nan)
+    rows["output_tokens"] = totals[1].astype(np.float64) if tokens else np.full(m, np.nan)
+    if not token_ids:
+        return Columns(rows, _no_columns().tokens)
+    ins, outs = np.concatenate(token_in), np.concatenate(token_out)
+    return Columns(rows, {"record_id": np.concatenate(token_ids), "use_case": np.concatenate(token_uc),
+                          "model": np.concatenate(token_model), "input_tokens": ins, "output_tokens": outs,
+                          "requests": np.zeros(len(ins), np.int64)})
 
 
-def _utc(unix_s: float) -> datetime:
-    return datetime.fromtimestamp(unix_s, timezone.utc).replace(tzinfo=None)
+def _no_columns() -> Columns:
+    empty_object = np.empty(0, dtype=object)
+    rows = {name: empty_object for name in ("record_id", "use_case", "host", "source", "gpu_method", "cpu_method",
+                                            "ram_method", "gpu_devices", "gpu_crosscheck_disagrees")}
+    rows.update({name: np.empty(0) for name in ("gpu_j", "cpu_j", "ram_j", "input_tokens", "output_tokens",
+                                                "requests", "gpu_crosscheck_ratio")})
+    rows.update({"gpu_low_confidence": np.empty(0, bool), "shared": np.empty(0, bool),
+                 "start_ts": np.empty(0, "datetime64[us]"), "end_ts": np.empty(0, "datetime64[us]")})
+    tokens = {"record_id": empty_object, "use_case": empty_object, "model": empty_object,
+              "input_tokens": np.empty(0, np.int64), "output_tokens": np.empty(0, np.int64),
+              "requests": np.empty(0, np.int64)}
+    return Columns(rows, tokens)
