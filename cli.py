@@ -957,7 +957,10 @@ def collect_prometheus(
     else:
         with open_db() as store:
             last = cluster.last_collected(store)
-        start_s = to_unix(last) if last else time.time() - lag - every
+        # from the last collected step, less the steps footprint's own series may not have covered yet then
+        from footprint.cluster.own import lookahead_steps
+
+        start_s = to_unix(last) - lookahead_steps(step) * step if last else time.time() - lag - every
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -5,7 +5,8 @@
 2. `footprint collect prometheus --step 60` of 50 hosts' footprint series over one quarter (91 days,
    131,040 steps, 6.55M records) against a bare fetch of the same range queries (the HTTP client
    alone, no records). The Prometheus side is a local HTTP server answering `query_range` with
-   synthetic footprint series (GPU, CPU and RAM counters + output tokens per host), each answer
+   synthetic footprint series (GPU, CPU and RAM counters + output tokens per host, and the exporter's
+   start-time and counted-until gauges for a reader that asks for them), each answer
    generated once and cached so both sides read the same bytes at the same cost; a real Prometheus
    with a backfilled quarter for 200 series is 26M samples (about 1 GB of OpenMetrics to backfill),
    more than this 2-core machine gives a benchmark.
@@ -133,6 +134,11 @@ class SyntheticFootprintPrometheus:
                 labels = {"__name__": "footprint_tokens_total", **base, "use_case": f"uc{h % 5}", "model": "m",
                           "kind": "output"}
                 result.append({"metric": labels, "values": [[t, repr(float(int(50 * (t - 1.7e9))))] for t in times]})
+                if "footprint_exporter_" in query:  # the gauges that date the counters (a reader that asks for them)
+                    for name, values in (("footprint_exporter_start_time_seconds", [1.7e9] * len(times)),
+                                         ("footprint_exporter_counted_until_seconds", [t - 7.5 for t in times])):
+                        labels = {"__name__": name, **base, "use_case": f"uc{h % 5}", "host": host}
+                        result.append({"metric": labels, "values": [[t, repr(v)] for t, v in zip(times, values)]})
         return json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}}).encode()
 
     def close(self):

@@ -4,6 +4,11 @@ Counters (only ever growing), one sample per label set:
     footprint_energy_joules_total{use_case, component="gpu|cpu|ram", method, host}
     footprint_tokens_total{use_case, model, kind="input|output"}
     footprint_intervals_total{use_case, host}
+and two gauges that date them, so a reader can put each increase where it was measured:
+    footprint_exporter_start_time_seconds{use_case, host}: unix time this run began counting (the
+        start of the first interval it counted: before it, after a restart, nothing was measured);
+    footprint_exporter_counted_until_seconds{use_case, host}: unix time the counters are complete to
+        (the end of the last interval counted), read in the same scrape as the counters.
 No label can name a person: use cases, models, components, methods and machine names only.
 
 The spool stays the source of truth: the monitor calls `Exporter.add(record)` after each record
@@ -33,6 +38,7 @@ from typing import Callable, Iterator
 
 from footprint.errors import ListenError, ValidationError
 from footprint.records import IntervalRecord
+from footprint.units import to_unix
 
 DEFAULT_HOST = "127.0.0.1"
 COMPONENTS = ("gpu", "cpu", "ram")
@@ -69,6 +75,9 @@ class Totals:
         self.energy_j: dict[tuple[str, str, str, str], float] = {}  # (use_case, component, method, host)
         self.tokens: dict[tuple[str, str, str], int] = {}  # (use_case, model, kind)
         self.intervals: dict[tuple[str, str], int] = {}  # (use_case, host)
+        # this run only (never saved): (use_case, host) -> unix s of the first interval's start, the last one's end
+        self.started: dict[tuple[str, str], float] = {}
+        self.until: dict[tuple[str, str], float] = {}
 
     def load(self) -> None:
         try:
@@ -99,6 +108,9 @@ class Totals:
                 self.tokens[key] = self.tokens.get(key, 0) + int(value)
         key = (use_case, record.host)
         self.intervals[key] = self.intervals.get(key, 0) + 1
+        start, end = to_unix(record.start), to_unix(record.end)
+        self.started[key] = min(self.started.get(key, start), start)
+        self.until[key] = max(self.until.get(key, end), end)
 
     def save(self) -> None:
         data = {
@@ -124,9 +136,9 @@ class _Collector:
         self._exporter = exporter
 
     def collect(self):
-        from prometheus_client.core import CounterMetricFamily
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-        energy, tokens, intervals = self._exporter.snapshot()
+        energy, tokens, intervals, started, until = self._exporter.snapshot()
         family = CounterMetricFamily("footprint_energy_joules", "Energy measured on this host and spooled, in joules.",
                                      labels=["use_case", "component", "method", "host"])
         for labels, value in sorted(energy.items()):
@@ -141,6 +153,14 @@ class _Collector:
         for labels, value in sorted(intervals.items()):
             family.add_metric(list(labels), value)
         yield family
+        for name, text, values in (
+                ("footprint_exporter_start_time_seconds", "Start of the first interval this run counted (unix s).",
+                 started),
+                ("footprint_exporter_counted_until_seconds", "End of the last interval counted (unix s).", until)):
+            family = GaugeMetricFamily(name, text, labels=["use_case", "host"])
+            for labels, value in sorted(values.items()):
+                family.add_metric(list(labels), value)
+            yield family
 
 
 class Exporter:
@@ -196,7 +216,8 @@ class Exporter:
 
     def snapshot(self):
         with self._lock:
-            return dict(self._totals.energy_j), dict(self._totals.tokens), dict(self._totals.intervals)
+            t = self._totals
+            return dict(t.energy_j), dict(t.tokens), dict(t.intervals), dict(t.started), dict(t.until)
 
     @property
     def url(self) -> str:

@@ -52,6 +52,10 @@ def insert_records(store: Store, records: Iterable[IntervalRecord]) -> int:
         return 0
     for record in records:
         _check(record)
+    return insert_columns(store, record_columns(records))
+
+
+def record_columns(records: list[IntervalRecord]) -> "Columns":
     columns = {name: _column([getattr(r, name) for r in records], _KINDS.get(name, "")) for name in _COLUMNS}
     columns["start_ts"] = _column([r.start for r in records], "")
     columns["end_ts"] = _column([r.end for r in records], "")
@@ -64,16 +68,77 @@ def insert_records(store: Store, records: Iterable[IntervalRecord]) -> int:
         "output_tokens": _column([t.output_tokens for _, t in tokens], "int"),
         "requests": _column([t.requests for _, t in tokens], "int"),
     }
+    return Columns(columns, token_columns)
+
+
+class Columns:
+    """Interval records as columns of the measurements and interval_tokens tables (numpy arrays).
+
+    Columns of `IntervalRecord`'s field names (`start_ts`, `end_ts` for start and end); a missing value
+    is None in an object column, NaN in a float one (DuckDB reads both as NULL). `tokens` holds the
+    interval_tokens rows (record_id, use_case, model, input_tokens, output_tokens, requests).
+    """
+
+    def __init__(self, rows: dict, tokens: dict):
+        self.rows, self.tokens = rows, tokens
+
+    def __len__(self) -> int:
+        return len(self.rows["record_id"])
+
+    def take(self, keep) -> "Columns":
+        """The rows where the boolean mask `keep` holds, with their tokens."""
+        import numpy as np
+
+        if keep.all():
+            return self
+        rows = {name: values[keep] for name, values in self.rows.items()}
+        kept_ids = set(rows["record_id"].tolist())
+        token_keep = np.fromiter((rid in kept_ids for rid in self.tokens["record_id"].tolist()), bool,
+                                 len(self.tokens["record_id"]))
+        return Columns(rows, {name: values[token_keep] for name, values in self.tokens.items()})
+
+    @staticmethod
+    def concat(parts: list["Columns"]) -> "Columns":
+        import numpy as np
+
+        given, parts = parts, [p for p in parts if len(p)]
+        if len(parts) <= 1:
+            return parts[0] if parts else given[0]
+        return Columns({k: np.concatenate([p.rows[k] for p in parts]) for k in parts[0].rows},
+                       {k: np.concatenate([p.tokens[k] for p in parts]) for k in parts[0].tokens})
+
+
+def check_columns(columns: Columns) -> None:
+    """Columnar `_check`: end after start, energies finite and >= 0 (NaN: not measured)."""
+    import numpy as np
+
+    rows = columns.rows
+    bad = np.flatnonzero(rows["end_ts"] < rows["start_ts"])
+    if len(bad):
+        i = bad[0]
+        raise ValidationError(f"record {rows['record_id'][i]}: end {rows['end_ts'][i]} is before start {rows['start_ts'][i]}")
+    for name in ("gpu_j", "cpu_j", "ram_j"):
+        values = rows[name]
+        bad = np.flatnonzero(np.isinf(values) | (values < 0))
+        if len(bad):
+            i = bad[0]
+            raise ValidationError(f"record {rows['record_id'][i]}: {name} {values[i]!r} is not a finite energy >= 0")
+
+
+def insert_columns(store: Store, columns: Columns) -> int:
+    """Insert the rows not already stored (INSERT OR IGNORE on record_id), in one transaction: how many were new."""
+    if not len(columns):
+        return 0
     conn = store.conn
     with store.transaction():
         before = conn.execute("SELECT count(*) FROM measurements").fetchall()[0][0]
-        conn.register("incoming_measurements", columns)
+        conn.register("incoming_measurements", columns.rows)
         try:
             store.query("measurements/insert_measurements")
         finally:
             conn.unregister("incoming_measurements")
-        if tokens:
-            conn.register("incoming_interval_tokens", token_columns)
+        if len(columns.tokens["record_id"]):
+            conn.register("incoming_interval_tokens", columns.tokens)
             try:
                 store.query("measurements/insert_interval_tokens")
             finally:

@@ -43,3 +43,10 @@ def kg_to_g(mass_kg: float) -> float:
 
 def s_to_h(duration_s: float) -> float:
     return duration_s / 3600.0
+
+
+def to_unix(value) -> float:
+    """Naive UTC datetime (the store's convention) to unix seconds."""
+    from datetime import timezone
+
+    return value.replace(tzinfo=timezone.utc).timestamp() if value.tzinfo is None else value.timestamp()

@@ -239,5 +239,6 @@ def test_cli_text_summary_and_future_end_clamped(api, invoke):
     assert result.exit_code == 0, result.output
     assert "--to is in the future" in result.stderr
     assert "new" in result.stdout and "measured:dcgm-counter" in result.stdout
-    last_end = float(api.requests[-1]["end"])
-    assert last_end <= now - 60 + 1  # stopped --lag (60 s) before now
+    last_end = max(float(r["end"]) for r in api.requests if "DCGM" in r["query"])
+    assert last_end <= now - 60 + 1  # stopped --lag (60 s) before now (footprint's own series: up to now)
+    assert max(float(r["end"]) for r in api.requests) <= now + 1

@@ -92,6 +92,31 @@ def test_counters_follow_the_spooled_records_and_resume_after_a_restart(tmp_path
     assert oct(totals_path(spool, "chat").stat().st_mode & 0o777) == "0o600"
 
 
+def test_the_gauges_date_the_counters_and_a_restart_moves_the_start(tmp_path):
+    """start_time: the first interval this run counted; counted_until: the last one's end (unix s, same scrape)."""
+    from footprint.units import to_unix
+
+    spool = tmp_path / "db.duckdb.spool"
+    exporter = Exporter("127.0.0.1:0", spool, "chat").start()
+    try:
+        exporter.add(_record(0))
+        exporter.add(_record(1))
+        first = scrape(exporter.url)
+    finally:
+        exporter.close()
+    assert first["footprint_exporter_start_time_seconds"] == [({"use_case": "chat", "host": "h1"}, to_unix(T0))]
+    assert first["footprint_exporter_counted_until_seconds"] == [({"use_case": "chat", "host": "h1"}, to_unix(T0) + 2)]
+    again = Exporter("127.0.0.1:0", spool, "chat").start()  # restarted: counters resume, the run starts anew
+    try:
+        again.add(_record(5))
+        second = scrape(again.url)
+    finally:
+        again.close()
+    assert second["footprint_exporter_start_time_seconds"][0][1] == to_unix(T0) + 5
+    assert second["footprint_exporter_counted_until_seconds"][0][1] == to_unix(T0) + 6
+    assert second["footprint_intervals_total"][0][1] == 3.0
+
+
 def test_a_lost_or_damaged_totals_file_restarts_at_zero(tmp_path):
     spool = tmp_path / "s"
     spool.mkdir()

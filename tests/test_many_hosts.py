@@ -183,3 +183,151 @@ def test_the_dashboard_ships_in_the_package_and_reads_only_footprints_counters()
     assert metrics == {"footprint_energy_joules_total", "footprint_tokens_total", "footprint_intervals_total"}
     variables = {v["name"] for v in dashboard["templating"]["list"]}
     assert {name for e in exprs for name in re.findall(r"\$(\w+)", e)} <= variables | {"__rate_interval", "__range"}
+
+
+# --- the edge rule: growth placed on the time the monitor measured it (exporter's two gauges) ---
+
+SCRAPE_OFFSET_S = 3.0  # each step's sample is the scrape 3 s before it
+
+
+def _monitor_run(watts: float, runs: list[tuple[float, float]], interval: float = 10.0):
+    """Spooled intervals (start, end, J) of a monitor counting `runs` [(start, stop)] after T0, in seconds."""
+    out = []
+    for begin, stop in runs:
+        t = begin
+        while t < stop:
+            end = min(t + interval, stop)  # the last one is partial: SIGTERM flushes it
+            out.append((begin, t, end, watts * (end - t)))
+            t = end
+    return out
+
+
+def _scraped(intervals, steps: int, down: list[tuple[float, float]] = (), host="h1", use_case="chat"):
+    """A range query of the monitor's series: at each step the scrape before it, none while it was down."""
+    t0 = to_unix(T0)
+    base = {"job": "footprint", "instance": f"{host}:9464", "use_case": use_case, "host": host}
+    energy, started, until = [], [], []
+    for k in range(steps + 1):
+        at = k * STEP - SCRAPE_OFFSET_S
+        if any(a <= at < b for a, b in down):
+            continue
+        counted = [iv for iv in intervals if iv[2] <= at]
+        if not counted:
+            continue
+        run = max(iv[0] for iv in counted if iv[2] <= at)
+        energy.append((t0 + k * STEP, sum(iv[3] for iv in counted)))
+        started.append((t0 + k * STEP, t0 + min(iv[1] for iv in counted if iv[0] == run)))
+        until.append((t0 + k * STEP, t0 + max(iv[2] for iv in counted)))
+    return [
+        _counter("footprint_energy_joules_total", {**base, "component": "gpu", "method": "measured:nvml-counter"},
+                 energy),
+        _counter("footprint_exporter_start_time_seconds", base, started),
+        _counter("footprint_exporter_counted_until_seconds", base, until),
+    ]
+
+
+def _spooled_j(intervals, a: float, b: float) -> float:
+    """The spool's energy in [a, b] s after T0, each interval prorated (the accounting's rule)."""
+    return sum(j * max(0.0, min(e, b) - max(s, a)) / (e - s) for _run, s, e, j in intervals)
+
+
+def test_steps_get_the_energy_measured_in_them_whatever_the_monitors_phase():
+    intervals = _monitor_run(300.0, [(-36.5, 200.0)])  # intervals end at x3.5 s; scrapes at x7 s
+    records = _records(_scraped(intervals, 12), 12)
+    assert [r.start for r in records] == [T0 + timedelta(seconds=STEP * k) for k in range(len(records))]
+    for r in records:
+        a = (r.start - T0).total_seconds()
+        assert r.gpu_j == pytest.approx(_spooled_j(intervals, a, a + STEP)), r.start
+        assert not r.gpu_low_confidence
+    # the last step waits for the samples after it: counted-until is 113.5 s at the last one (117 s's scrape)
+    assert len(records) == 11
+
+
+def test_a_restart_inside_a_gap_puts_its_growth_after_the_restart_only():
+    # counting until 45 s, killed; restarted at 71 s (the monitor measured nothing in between)
+    intervals = _monitor_run(300.0, [(-20.0, 45.0), (71.0, 200.0)])
+    results = _scraped(intervals, 14, down=[(45.0, 81.0)])  # scrapes fail from the kill to the first interval
+    records = _records(results, 14)
+    by_step = {int((r.start - T0).total_seconds() // STEP): r for r in records}
+    # The last sample before the kill is complete to 30 s, the first after it from 71 s: the growth between
+    # (30-45 s and 71-81 s) goes to 71-81 s only. No record where nothing was placed, never an estimate.
+    assert sorted(by_step) == [0, 1, 2, 7, 8, 9, 10, 11, 12]
+    assert by_step[7].gpu_j == pytest.approx(0.9 * 300.0 * 25) and by_step[8].gpu_j > 3000.0
+    assert [i for i, r in by_step.items() if r.gpu_low_confidence] == [7, 8]
+    # conserved: nothing lost, nothing twice
+    assert sum(r.gpu_j for r in records) == pytest.approx(_spooled_j(intervals, 0, 130))
+    # away from the gap each step is what the spool holds for it
+    for step in (0, 1, 2, 9, 10, 11, 12):
+        assert by_step[step].gpu_j == pytest.approx(_spooled_j(intervals, step * STEP, (step + 1) * STEP))
+
+
+def test_a_gap_without_restart_spreads_its_growth_over_the_gap_flagged():
+    intervals = _monitor_run(300.0, [(-36.5, 200.0)])
+    records = _records(_scraped(intervals, 12, down=[(25.0, 55.0)]), 12)  # three scrapes missed, no restart
+    by_step = {int((r.start - T0).total_seconds() // STEP): r for r in records}
+    assert sorted(by_step) == list(range(11))
+    # the samples around the gap are complete to 13.5 s and 53.5 s: the growth between, spread evenly on that time
+    assert [i for i, r in by_step.items() if r.gpu_low_confidence] == [1, 2, 3, 4, 5]
+    for step in range(11):  # constant power: the even spread is exact
+        assert by_step[step].gpu_j == pytest.approx(_spooled_j(intervals, step * STEP, (step + 1) * STEP))
+
+
+def test_a_restart_at_a_window_edge_leaves_nothing_before_it_and_loses_nothing():
+    intervals = _monitor_run(300.0, [(-30.0, 28.0), (52.0, 200.0)])  # down 28-52 s; a window starts at 50 s
+    results = _scraped(intervals, 14, down=[(28.0, 62.0)])
+    first = int(to_unix(T0) // STEP)
+    series = parse_results(results)
+    before = own_records(series, STEP, first, first + 5, "prometheus")
+    after = own_records(series, STEP, first + 5, first + 14, "prometheus")
+    everything = own_records(series, STEP, first, first + 14, "prometheus")
+    assert [r.record_id for r in before + after] == [r.record_id for r in everything]
+    assert sum(r.gpu_j for r in before + after) == pytest.approx(_spooled_j(intervals, 0, 130))
+    # before the edge: what the samples before the kill hold (to 20 s); the growth over the restart
+    # (20-28 s, then 52-62 s) lies after the restart, so after the edge: none before 52 s
+    assert sum(r.gpu_j for r in before) == pytest.approx(_spooled_j(intervals, 0, 20))
+    assert after[0].start == T0 + timedelta(seconds=50) and after[0].gpu_j == pytest.approx(0.8 * 300.0 * 18)
+
+
+def test_a_monitor_restart_with_the_old_exporter_still_spreads_evenly():
+    """No gauges (an exporter from before them): the step times stand for counted-until, as before."""
+    intervals = _monitor_run(300.0, [(-20.0, 45.0), (71.0, 200.0)])
+    results = _scraped(intervals, 14, down=[(45.0, 81.0)])[:1]
+    records = _records(results, 14)
+    assert [int((r.start - T0).total_seconds() // STEP) for r in records if r.gpu_low_confidence] == [4, 5, 6, 7, 8]
+    assert sum(r.gpu_j for r in records) == pytest.approx(float(results[0]["values"][-1][1]) - 3000.0)
+
+
+def test_the_columnar_write_stores_what_the_records_would(tmp_path):
+    """collect writes footprint's own series as columns: the same rows and token rows as the records give."""
+    import importlib
+
+    from footprint.store import open_store
+
+    collect_mod = importlib.import_module("footprint.cluster.collect")
+    results = (_host_series("h1", "chat", 300.0, 30, out_per_s=7, gap=range(8, 11))
+               + _host_series("h2", "code", 100.0, 30, instance="h2:9464"))
+    series = parse_results(results)
+
+    class Client:
+        def query_range(self, query, start_s, end_s, step_s):
+            if "footprint" not in query:
+                return []
+            return [type(s)(s.labels, tuple((t, v) for t, v in s.samples if start_s <= t <= end_s)) for s in series]
+
+    first, t0 = int(to_unix(T0) // STEP), to_unix(T0)
+    dumps = []
+    for name in ("records", "columns"):
+        with open_store(tmp_path / f"{name}.duckdb") as store:
+            _use_cases(store, "chat", "code")
+            if name == "records":
+                write(store, own_records(series, STEP, first, first + 30, "prometheus"))
+        if name == "columns":
+            result = collect_mod.collect(lambda: open_store(tmp_path / "columns.duckdb"), Client(), t0,
+                                         t0 + 30 * STEP, STEP, collect_mod.Mapping())
+            assert (result.records, result.added, result.footprint_hosts) == (60, 60, 2)
+            assert result.cpu_ram_j == pytest.approx(20.0 * 300 * 2)
+            assert result.methods == {"measured:nvml-counter": 60}
+        with open_store(tmp_path / f"{name}.duckdb") as store:
+            dumps.append((store.execute("SELECT * FROM measurements ORDER BY record_id").fetchall(),
+                          store.execute("SELECT * FROM interval_tokens ORDER BY ALL").fetchall()))
+    assert dumps[0] == dumps[1] and len(dumps[0][0]) == 60 and dumps[0][1]

@@ -236,11 +236,11 @@ def test_each_hosts_energy_matches_its_own_spool_and_nothing_twice(cluster, coll
                 with open_store(cluster["hosts"][name]["db"]) as own:
                     spooled_j = _clipped_j(_energy_rows(own, name, prometheus=False), a, b)
             assert spooled_j > 0.9 * HOSTS[name][1] * WINDOW_S * (0.8 if name == "node-a" else 1.0)
-            print(f"{name}: collected {collected_j:.1f} J, spooled {spooled_j:.1f} J, ratio {collected_j / spooled_j:.4f}")
-            # 2% as the issue asks; the restarted host 3%: on a loaded 2-core CI machine, a scrape missed
-            # around its restart moves ~1 s of its 30 s window's energy across an edge (0.994 unloaded,
-            # 0.977 once under load). The report-level check below stays at 2% for every host.
-            assert collected_j == pytest.approx(spooled_j, rel=0.03 if name == "node-a" else 0.02), name
+            print(f"{name}: collected {collected_j:.1f} J, spooled {spooled_j:.1f} J, ratio {collected_j / spooled_j:.6f}")
+            # 2% as the issue asks, the restarted host too: collect places each counter's growth on the time
+            # its monitor measured it (the exporter's counted-until and start-time gauges), not on the
+            # scrape's step, so neither the restart nor the scrapes' phase moves energy across the window.
+            assert collected_j == pytest.approx(spooled_j, rel=0.02), name
         # node-a's tokens came through its exporter: per step, as its spool has them
         tokens = central.execute("SELECT sum(output_tokens) FROM measurements WHERE host = 'node-a' "
                                  "AND source = 'prometheus'").fetchone()[0]

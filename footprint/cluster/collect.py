@@ -19,13 +19,14 @@ case and step with its GPU, CPU and RAM energy and tokens (cluster/own.py).
 
 from __future__ import annotations
 
-import bisect
 import math
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable
+
+import numpy as np
 
 from footprint.cluster.energy import (
     ENERGY_QUERY,
@@ -37,10 +38,12 @@ from footprint.cluster.energy import (
     token_series,
 )
 from footprint.cluster.mapping import Mapping, node_name, workload_labels
-from footprint.cluster.own import OWN_ID_PREFIX, OWN_QUERY, own_records
+from footprint.cluster.own import OWN_ID_PREFIX, OWN_QUERY, lookahead_steps, own_columns
 from footprint.cluster.prometheus import MAX_POINTS_PER_SERIES, PrometheusClient
 from footprint.errors import FootprintError, ValidationError
+from footprint.measurements import Columns
 from footprint.records import IntervalRecord, TokenCount
+from footprint.units import to_unix  # noqa: F401 - the cluster's time helpers live here too
 
 SOURCE = "prometheus"
 
@@ -77,11 +80,6 @@ class CollectResult:
             "footprint_hosts": self.footprint_hosts,
             "cpu_ram_j": self.cpu_ram_j,
         }
-
-
-def to_unix(value: datetime) -> float:
-    """Naive UTC datetime (the store's convention) to unix seconds."""
-    return value.replace(tzinfo=timezone.utc).timestamp() if value.tzinfo is None else value.timestamp()
 
 
 def from_unix(value: float) -> datetime:
@@ -211,77 +209,134 @@ def unlinked_tokens(units: list[EnergyUnit], tokens: list[TokenSeries]) -> int:
 def gather(client: PrometheusClient, start_s: float, end_s: float, step_s: float, mapping: Mapping):
     """Query GPU energy and tokens for [start, end].
 
-    Returns (records, first step ts, last step ts, token series linked to no GPU).
+    Returns (DCGM/Kepler records, footprint's own records as Columns, first step ts, last step ts,
+    token series linked to no GPU).
     """
     first, last = step_grid(start_s, end_s, step_s)
     if last <= first:
-        return [], None, None, 0
+        return [], None, None, None, 0
     energy = client.query_range(ENERGY_QUERY, first * step_s, last * step_s, step_s)
     tokens = client.query_range(TOKEN_QUERY, first * step_s, last * step_s, step_s)
     units = energy_units(energy, step_s)
     fill_leading_steps(units, [_host(u) for u in units], first, step_s)
     served = token_series(tokens, step_s)
     records = build_records(units, served, mapping, step_s, first, last)
-    own = client.query_range(OWN_QUERY, first * step_s, last * step_s, step_s)
-    records += own_records(own, step_s, first, last, SOURCE)
-    return records, first * step_s, last * step_s, unlinked_tokens(units, served)
+    # footprint's own counters lag their scrapes: the samples just past the window complete its last steps
+    # (never past now: a step they do not cover yet is left for the next collection, see watch)
+    ahead = max(last, min(last + lookahead_steps(step_s), math.floor(time.time() / step_s)))
+    own = client.query_range(OWN_QUERY, first * step_s, ahead * step_s, step_s)
+    columns = own_columns(own, step_s, first, last, SOURCE)
+    del own
+    return records, columns, first * step_s, last * step_s, unlinked_tokens(units, served)
 
 
-def drop_collected(store, records: list[IntervalRecord]) -> list[IntervalRecord]:
-    """Leave out records overlapping one already stored for the same series under another id.
+def _collected(store, lo, hi) -> dict:
+    """Intervals already collected from Prometheus that overlap [lo, hi]: host -> (starts, ends), in time order."""
+    got = store.query("cluster/select_collected", {"from_ts": lo, "to_ts": hi}).fetchnumpy()
+    hosts = np.asarray(got["host"], dtype=object)
+    if not len(hosts):
+        return {}
+    starts, ends = (np.asarray(got[k]).astype("datetime64[us]") for k in ("start_ts", "end_ts"))
+    bounds = np.flatnonzero(hosts[1:] != hosts[:-1]) + 1  # sorted by host, then start
+    return {hosts[i]: (starts[i:j], ends[i:j])
+            for i, j in zip([0, *bounds.tolist()], [*bounds.tolist(), len(hosts)])}
+
+
+def _overlapping(existing: dict, hosts: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Which intervals overlap one already stored for the same host under another id (another step)."""
+    out = np.zeros(len(hosts), bool)
+    if not existing:
+        return out
+    names, which = np.unique(hosts.astype(str), return_inverse=True)
+    for n, host in enumerate(names.tolist()):
+        if host not in existing:
+            continue
+        stored_starts, stored_ends = existing[host]
+        idx = np.flatnonzero(which == n)
+        # One series' stored intervals never overlap, so the last one starting before an interval
+        # ends has the latest end of those: it overlaps stored data iff that end is after its start.
+        j = np.searchsorted(stored_starts, ends[idx], side="left")
+        k = np.maximum(j - 1, 0)
+        same = (stored_starts[k] == starts[idx]) & (stored_ends[k] == ends[idx])
+        out[idx] = (j > 0) & (stored_ends[k] > starts[idx]) & ~same
+    return out
+
+
+def drop_collected(store, records: list[IntervalRecord], columns: Columns | None = None):
+    """Leave out records (and rows of `columns`) overlapping one already stored for the same series under another id.
 
     Same id: INSERT OR IGNORE skips it. Another id on an overlapping time (a range collected
-    before with another step): keeping both would count that energy twice.
+    before with another step): keeping both would count that energy twice. Returns (records, columns) kept.
     """
-    if not records:
-        return records
-    lo, hi = min(r.start for r in records), max(r.end for r in records)
-    existing: dict[str, tuple[list, list]] = {}
-    for host, start, end in store.query("cluster/select_collected", {"from_ts": lo, "to_ts": hi}).fetchall():
-        starts, ends = existing.setdefault(host, ([], []))
-        starts.append(start)
-        ends.append(end)
-    if not existing:
-        return records
-    kept = []
-    for r in records:
-        starts, ends = existing.get(r.host, ((), ()))
-        # One series' stored intervals never overlap, so the last one starting before r ends
-        # has the latest end of those: r overlaps stored data iff that end is after r's start.
-        j = bisect.bisect_left(starts, r.end)
-        if j and ends[j - 1] > r.start and (starts[j - 1], ends[j - 1]) != (r.start, r.end):
-            continue
-        kept.append(r)
-    return kept
+    spans = []
+    if records:
+        spans += [min(r.start for r in records), max(r.end for r in records)]
+    if columns is not None and len(columns):
+        spans += [columns.rows["start_ts"].min().astype(datetime), columns.rows["end_ts"].max().astype(datetime)]
+    if not spans:
+        return records, columns
+    existing = _collected(store, min(spans), max(spans))
+    if records:
+        hosts = np.array([r.host for r in records], dtype=object)
+        starts = np.array([r.start for r in records], dtype="datetime64[us]")
+        ends = np.array([r.end for r in records], dtype="datetime64[us]")
+        records = [r for r, drop in zip(records, _overlapping(existing, hosts, starts, ends).tolist()) if not drop]
+    if columns is not None and len(columns):
+        rows = columns.rows
+        columns = columns.take(~_overlapping(existing, rows["host"], rows["start_ts"], rows["end_ts"]))
+    return records, columns
 
 
-def write(store, records: list[IntervalRecord]) -> tuple[int, int]:
-    """Insert the records not collected before; returns (added, skipped as overlapping)."""
-    from footprint.measurements import insert_records
+def write(store, records: list[IntervalRecord], columns: Columns | None = None) -> tuple[int, int]:
+    """Insert the records (and own columns) not collected before; returns (added, skipped as overlapping)."""
+    from footprint.measurements import check_columns, insert_columns, insert_records
 
-    kept = drop_collected(store, records)
-    return insert_records(store, kept), len(records) - len(kept)
+    given = len(records) + (len(columns) if columns is not None else 0)
+    records, columns = drop_collected(store, records, columns)
+    with store.transaction():
+        added = insert_records(store, records)
+        if columns is not None:
+            check_columns(columns)
+            added += insert_columns(store, columns)
+    return added, given - len(records) - (len(columns) if columns is not None else 0)
 
 
-def summarise(records: Iterable[IntervalRecord], first, last, step_s, added, skipped, unlinked=0) -> CollectResult:
+def summarise(records: Iterable[IntervalRecord], first, last, step_s, added, skipped, unlinked=0,
+              columns: Columns | None = None) -> CollectResult:
     records = list(records)
     methods: dict[str, int] = {}
     for r in records:
         method = r.gpu_method or "none"
         methods[method] = methods.get(method, 0) + 1
+    gpu_j = sum(r.gpu_j or 0.0 for r in records)
+    cpu_ram_j = sum((r.cpu_j or 0.0) + (r.ram_j or 0.0) for r in records)
+    unallocated_j = sum(r.gpu_j or 0.0 for r in records if r.use_case is None and not r.shared)
+    hosts = {r.host for r in records if r.record_id.startswith(OWN_ID_PREFIX)}
+    count = len(records)
+    if columns is not None and len(columns):
+        rows = columns.rows
+        count += len(columns)
+        for method, n in zip(*np.unique(np.where(rows["gpu_method"] == None, "none", rows["gpu_method"]).astype(str),  # noqa: E711
+                                        return_counts=True)):
+            methods[str(method)] = methods.get(str(method), 0) + int(n)
+        gpu = np.nan_to_num(rows["gpu_j"])
+        gpu_j += float(gpu.sum())
+        cpu_ram_j += float(np.nan_to_num(rows["cpu_j"]).sum() + np.nan_to_num(rows["ram_j"]).sum())
+        unallocated_j += float(gpu[(rows["use_case"] == None) & ~rows["shared"]].sum())  # noqa: E711
+        hosts.update(np.unique(rows["host"].astype(str)).tolist())
     return CollectResult(
         start=from_unix(first) if first is not None else None,
         end=from_unix(last) if last is not None else None,
         step_s=step_s,
-        records=len(records),
+        records=count,
         added=added,
         skipped_overlap=skipped,
-        gpu_j=sum(r.gpu_j or 0.0 for r in records),
-        unallocated_j=sum(r.gpu_j or 0.0 for r in records if r.use_case is None and not r.shared),
+        gpu_j=gpu_j,
+        unallocated_j=unallocated_j,
         methods=methods,
         unlinked_token_series=unlinked,
-        footprint_hosts=len({r.host for r in records if r.record_id.startswith(OWN_ID_PREFIX)}),
-        cpu_ram_j=sum((r.cpu_j or 0.0) + (r.ram_j or 0.0) for r in records),
+        footprint_hosts=len(hosts),
+        cpu_ram_j=cpu_ram_j,
     )
 
 
@@ -300,14 +355,15 @@ def collect(store_opener: Callable, client: PrometheusClient, start_s: float, en
     hosts: set[str] = set()
     for a in range(first, last, CHUNK_STEPS):
         b = min(a + CHUNK_STEPS, last)
-        records, chunk_first, chunk_last, unlinked = gather(client, a * step_s, b * step_s, step_s, mapping)
+        records, columns, chunk_first, chunk_last, unlinked = gather(client, a * step_s, b * step_s, step_s, mapping)
         added = skipped = 0
-        if records:
+        if records or (columns is not None and len(columns)):
             with store_opener() as store:
-                added, skipped = write(store, records)
-        hosts.update(r.host for r in records if r.record_id.startswith(OWN_ID_PREFIX))
-        parts.append(summarise(records, chunk_first, chunk_last, step_s, added, skipped, unlinked))
-        del records
+                added, skipped = write(store, records, columns)
+        if columns is not None:
+            hosts.update(np.unique(columns.rows["host"].astype(str)).tolist())
+        parts.append(summarise(records, chunk_first, chunk_last, step_s, added, skipped, unlinked, columns))
+        del records, columns
     return _merged(parts, step_s, len(hosts))
 
 
@@ -353,7 +409,9 @@ def watch(
 ) -> float:
     """Collect every `every_s` seconds from the last collected step to now - lag, until `stop` is set.
 
-    Returns the last collected step (unix s). A failing cycle (server down, database locked)
+    Each cycle after the first starts LOOKAHEAD_S before the cursor: footprint's own steps that the
+    samples did not yet cover whole were left out, and are written then (the rest is there already:
+    its record ids add nothing). Returns the last collected step (unix s). A failing cycle (server down, database locked)
     writes nothing; with `on_error` it is reported and the next cycle retries from the same
     step, without it the error is raised.
     """
@@ -364,7 +422,8 @@ def watch(
         end_s = clock() - lag_s
         if math.floor(end_s / step_s) * step_s > cursor:
             try:
-                result = collect(store_opener, client, cursor, end_s, step_s, mapping)
+                since = cursor if cursor == start_s else max(start_s, cursor - lookahead_steps(step_s) * step_s)
+                result = collect(store_opener, client, since, end_s, step_s, mapping)
             except FootprintError as exc:
                 if on_error is None:
                     raise

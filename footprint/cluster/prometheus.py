@@ -97,6 +97,8 @@ def parse_results(results: list) -> list[Series]:
 
 def merge_series(parts: list[list[Series]]) -> list[Series]:
     """Join the chunks of a chunked range query into one Series per label set, samples in time order."""
+    if len(parts) == 1:  # one window: Prometheus gives each label set once, its samples in time order
+        return sorted(parts[0], key=lambda s: s.labels)
     by_labels: dict[tuple, dict[float, float]] = {}
     for chunk in parts:
         for s in chunk:
