@@ -43,7 +43,7 @@ from footprint.cluster.prometheus import MAX_POINTS_PER_SERIES, PrometheusClient
 from footprint.errors import FootprintError, ValidationError
 from footprint.measurements import Columns
 from footprint.records import IntervalRecord, TokenCount
-from footprint.units import to_unix  # noqa: F401 - the cluster's time helpers live here too
+from footprint.units import to_unix
 
 SOURCE = "prometheus"
 
@@ -409,7 +409,7 @@ def watch(
 ) -> float:
     """Collect every `every_s` seconds from the last collected step to now - lag, until `stop` is set.
 
-    Each cycle after the first starts LOOKAHEAD_S before the cursor: footprint's own steps that the
+    Each cycle starts LOOKAHEAD_S before the cursor (never before start_s): footprint's own steps that the
     samples did not yet cover whole were left out, and are written then (the rest is there already:
     its record ids add nothing). Returns the last collected step (unix s). A failing cycle (server down, database locked)
     writes nothing; with `on_error` it is reported and the next cycle retries from the same
@@ -422,7 +422,7 @@ def watch(
         end_s = clock() - lag_s
         if math.floor(end_s / step_s) * step_s > cursor:
             try:
-                since = cursor if cursor == start_s else max(start_s, cursor - lookahead_steps(step_s) * step_s)
+                since = max(start_s, cursor - lookahead_steps(step_s) * step_s)  # the first cycle: start_s
                 result = collect(store_opener, client, since, end_s, step_s, mapping)
             except FootprintError as exc:
                 if on_error is None:
