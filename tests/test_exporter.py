@@ -208,3 +208,69 @@ def test_monitor_listen_serves_what_its_spool_holds_and_resumes(env, db_path):
     assert kept.intervals == {("chat", rows[0]["host"]): len(rows)}
     cpu = sum(v for (uc, comp, _m, _h), v in kept.energy_j.items() if comp == "cpu")
     assert cpu == pytest.approx(sum(r["cpu_j"] for r in rows), rel=1e-9)
+
+
+def _client_exposition(snapshot) -> str:
+    """What prometheus_client writes for the same families (the exporter's format before it rendered its own)."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    energy, tokens, intervals, started, until = snapshot
+    specs = [(CounterMetricFamily, "footprint_energy_joules", "Energy measured on this host and spooled, in joules.",
+              ["use_case", "component", "method", "host"], energy),
+             (CounterMetricFamily, "footprint_tokens", "Tokens served, per use case and model (counts only).",
+              ["use_case", "model", "kind"], tokens),
+             (CounterMetricFamily, "footprint_intervals", "Measured intervals spooled.", ["use_case", "host"], intervals),
+             (GaugeMetricFamily, "footprint_exporter_start_time_seconds",
+              "Start of the first interval this run counted (unix s).", ["use_case", "host"], started),
+             (GaugeMetricFamily, "footprint_exporter_counted_until_seconds",
+              "End of the last interval counted (unix s).", ["use_case", "host"], until)]
+
+    class Collector:
+        def collect(self):
+            for cls, name, text, labels, values in specs:
+                family = cls(name, text, labels=labels)
+                for key, value in sorted(values.items()):
+                    family.add_metric(list(key), value)
+                yield family
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Collector())
+    return generate_latest(registry).decode()
+
+
+def test_the_exposition_is_prometheus_clients_byte_for_byte_and_escapes_labels():
+    from footprint.exporter import render_metrics
+
+    odd = 'a "quoted" back\\slash\nnewline'
+    snapshot = ({("chat", "gpu", "measured:nvml-counter", "h1"): 1234.5, ("chat", "cpu", "modelled:cpu-load-tdp", "h1"): 7.0,
+                 (odd, "ram", "modelled:ram", "h2"): 0.1},
+                {("chat", "llama-3.1-8b", "output"): 40, ("chat", "llama-3.1-8b", "input"): 10},
+                {("chat", "h1"): 3},
+                {("chat", "h1"): 1796662668.692911, ("big", "h1"): 12345678.0, ("inf", "h1"): float("inf")},
+                {("chat", "h1"): 1796662677.693192})
+    text = render_metrics(snapshot)
+    assert text == _client_exposition(snapshot)
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
+    assert samples[("footprint_energy_joules_total",
+                    (("component", "ram"), ("host", "h2"), ("method", "modelled:ram"), ("use_case", odd)))] == 0.1
+    assert samples[("footprint_tokens_total", (("kind", "output"), ("model", "llama-3.1-8b"), ("use_case", "chat")))] == 40
+    assert samples[("footprint_exporter_counted_until_seconds", (("host", "h1"), ("use_case", "chat")))] == 1796662677.693192
+    assert render_metrics(({}, {}, {}, {}, {})) == _client_exposition(({}, {}, {}, {}, {}))
+
+
+def test_a_silent_client_does_not_stop_the_scrapes(tmp_path, monkeypatch):
+    import footprint.exporter as exporter_module
+
+    monkeypatch.setattr(exporter_module, "REQUEST_TIMEOUT_S", 0.5)
+    exporter = Exporter(f"127.0.0.1:{_free_port()}", tmp_path, "chat").start()
+    try:
+        exporter.add(_record(0))
+        with socket.create_connection(("127.0.0.1", exporter.port)):  # connects, never sends a request
+            began = time.monotonic()
+            samples = scrape(exporter.url)
+        assert time.monotonic() - began < 3.0
+        assert samples["footprint_intervals_total"] == [({"use_case": "chat", "host": "h1"}, 1.0)]
+    finally:
+        exporter.close()
