@@ -165,7 +165,7 @@ def _go_float(value: float) -> str:
 def render_metrics(snapshot) -> str:
     """The exposition text of a snapshot (energy, tokens, intervals, started, until), label names sorted
     on each line as prometheus_client writes them; rendered here rather than through prometheus_client's
-    registry and handler, which cost a scrape ~3x the CPU (bench/bench_exporter.py)."""
+    registry and handler, which cost a scrape ~2.5x the CPU (bench/bench_exporter.py scrape_cost)."""
     lines = []
     for (name, kind, text), names, values in zip(_FAMILIES, _LABELS, snapshot):
         lines.append(f"# HELP {name} {text}")
@@ -278,6 +278,9 @@ def _bind(host: str, port: int, exporter: Exporter):
 
     class Server(http.server.HTTPServer):
         address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        def handle_error(self, request, client_address):
+            pass  # a scraper gone mid-answer is its own failure: no traceback on the monitor's stderr
 
     try:
         return Server((host, port), Handler)
