@@ -952,21 +952,19 @@ def collect_prometheus(
 
     if to is not None:
         raise ValidationError("--to makes no sense with --watch (it collects up to now minus --lag)")
+    last = None
     if from_ is not None:
         start_s = parse_time(from_, "--from time")
     else:
         with open_db() as store:
             last = cluster.last_collected(store)
-        # from the last collected step, less the steps footprint's own series may not have covered yet then
-        from footprint.cluster.own import lookahead_steps
-
-        start_s = to_unix(last) - lookahead_steps(step) * step if last else time.time() - lag - every
+        start_s = to_unix(last) if last else time.time() - lag - every
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     notice(f"watching {client.url} every {every:g}s (step {step:g}s, lag {lag:g}s); stop with Ctrl-C")
     cluster.watch(open_db, client, step, every, lag, start_s, mapping, stop, on_cycle=report,
-                  on_error=lambda exc: notice(f"error: {exc} (retrying in {every:g}s)"))
+                  on_error=lambda exc: notice(f"error: {exc} (retrying in {every:g}s)"), resumed=last is not None)
     notice("stopped")
 
 

@@ -81,22 +81,26 @@ def scrape_cost(scrapes: int = 300) -> float:
     back to back by a child process (the server's RUSAGE_SELF holds its serving thread, and any thread a
     request would start)."""
     import resource
+    from datetime import datetime, timedelta
     from pathlib import Path
 
     from footprint.exporter import Exporter
+    from footprint.records import IntervalRecord, TokenCount
 
     def cpu_s() -> float:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
 
+    start = datetime(2026, 7, 1, 12, 0, 0)
+    record = IntervalRecord(
+        record_id="host1:1:1:0", use_case="bench", host="host1", start=start, end=start + timedelta(seconds=1),
+        source="monitor", gpu_j=300.0, cpu_j=20.0, ram_j=5.0, gpu_method="measured:nvml-counter",
+        cpu_method="modelled:cpu-load-tdp", ram_method="modelled:ram",
+        tokens=(TokenCount(use_case="bench", model="model", input_tokens=10, output_tokens=40, requests=1),),
+    )
     with tempfile.TemporaryDirectory() as tmp:
         exporter = Exporter("127.0.0.1:0", Path(tmp), "bench").start()
-        totals = exporter._totals
-        totals.energy_j = {("bench", c, "m", "host1"): 1.0 for c in ("gpu", "cpu", "ram")}
-        totals.tokens = {("bench", "model", k): 1 for k in ("input", "output")}
-        totals.intervals = {("bench", "host1"): 1}
-        totals.started, totals.until = {("bench", "host1"): 1.7e9}, {("bench", "host1"): 1.7e9 + 5}
-        exporter._serve_in_thread()
+        exporter.add(record)  # one host's totals, as a monitor's first interval leaves them; starts serving
         client = (f"import urllib.request\nfor _ in range({scrapes}):\n"
                   f"    urllib.request.urlopen(urllib.request.Request({exporter.url!r}, "
                   "headers={'Accept-Encoding': 'gzip'})).read()\n")

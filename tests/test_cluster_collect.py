@@ -242,3 +242,23 @@ def test_cli_text_summary_and_future_end_clamped(api, invoke):
     last_end = max(float(r["end"]) for r in api.requests if "DCGM" in r["query"])
     assert last_end <= now - 60 + 1  # stopped --lag (60 s) before now (footprint's own series: up to now)
     assert max(float(r["end"]) for r in api.requests) <= now + 1
+
+
+@pytest.mark.parametrize("resumed, first_since", [(False, T0), (True, T0 - 120)])
+def test_a_resumed_watch_starts_a_lookahead_before_the_last_collected_step(monkeypatch, resumed, first_since):
+    """Resuming (the last collected step as start) re-reads what footprint's own series may have left for
+    later, as every later cycle does; a first step given (--from) is never read before."""
+    from footprint.errors import FootprintError
+
+    module = sys.modules["footprint.cluster.collect"]  # the package's `collect` names the function
+
+    since, stop = [], threading.Event()
+
+    def fake_collect(store_opener, client, start_s, end_s, step_s, mapping):
+        since.append(start_s)
+        raise FootprintError("server down")
+
+    monkeypatch.setattr(module, "collect", fake_collect)
+    watch(None, None, 60, 0.01, 0, T0, Mapping(()), stop, on_error=lambda exc: stop.set(),
+          clock=lambda: T0 + 600.0, resumed=resumed)
+    assert since == [first_since]

@@ -406,10 +406,12 @@ def watch(
     on_cycle: Callable[[CollectResult], None] = lambda result: None,
     on_error: Callable[[FootprintError], None] | None = None,
     clock: Callable[[], float] = time.time,
+    resumed: bool = False,
 ) -> float:
     """Collect every `every_s` seconds from the last collected step to now - lag, until `stop` is set.
 
-    Each cycle starts LOOKAHEAD_S before the cursor (never before start_s): footprint's own steps that the
+    `start_s` is the first step to collect or, `resumed`, the last step an earlier run collected. Each
+    cycle starts LOOKAHEAD_S before the cursor (never before a first step): footprint's own steps that the
     samples did not yet cover whole were left out, and are written then (the rest is there already:
     its record ids add nothing). Returns the last collected step (unix s). A failing cycle (server down, database locked)
     writes nothing; with `on_error` it is reported and the next cycle retries from the same
@@ -418,11 +420,12 @@ def watch(
     if every_s <= 0 or lag_s < 0:
         raise ValidationError("bad --every/--lag: --every must be > 0 s and --lag >= 0 s")
     cursor = start_s
+    earliest = -math.inf if resumed else start_s
     while not stop.is_set():
         end_s = clock() - lag_s
         if math.floor(end_s / step_s) * step_s > cursor:
             try:
-                since = max(start_s, cursor - lookahead_steps(step_s) * step_s)  # the first cycle: start_s
+                since = max(earliest, cursor - lookahead_steps(step_s) * step_s)
                 result = collect(store_opener, client, since, end_s, step_s, mapping)
             except FootprintError as exc:
                 if on_error is None:
